@@ -1,0 +1,184 @@
+"""The one list of Reelgate's functions, HTTP routes, flows and S3 triggers.
+
+Both the CDK app (`infra/stack.py`) and the local cloud (`infra/local/`) are built from this module,
+so what runs locally and what is deployed can never drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+ROOT = Path(__file__).resolve().parent.parent
+FUNCTIONS_DIR = ROOT / "functions"
+STATEMACHINES_DIR = ROOT / "infra" / "statemachines"
+
+Auth = Literal["none", "api_key", "app", "apphud_token"]
+Arch = Literal["arm64", "x86_64"]
+# What a function may touch; the CDK app turns each grant into the narrowest IAM permission.
+Grant = Literal[
+    "jobs:read", "jobs:write", "state:read", "state:write", "media:read", "media:write",
+    "events:put", "flow:toolkit", "flow:pixverse", "secret:pixverse", "secret:apphud",
+]
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+
+
+@dataclass(frozen=True)
+class Function:
+    """One Lambda function: code in `functions/<name>/handler.py`, entry point `handler`."""
+
+    name: str
+    description: str
+    routes: tuple[Route, ...] = ()
+    auth: Auth = "none"
+    memory: int = 512
+    timeout: int = 29
+    arch: Arch = "arm64"
+    ffmpeg: bool = False  # attaches the FFmpeg layer (x86_64 build, see docs/decisions.md)
+    ephemeral_mb: int = 512
+    grants: frozenset[Grant] = field(default_factory=frozenset)
+
+    @property
+    def directory(self) -> Path:
+        return FUNCTIONS_DIR / self.name
+
+    @property
+    def module(self) -> str:
+        return f"functions.{self.name}.handler"
+
+
+@dataclass(frozen=True)
+class Flow:
+    """One Step Functions state machine: `infra/statemachines/<asl>` with `${Key}` substitutions
+    naming the functions it invokes (Key -> function name) and plain values (Key -> value)."""
+
+    name: str
+    asl: str
+    functions: dict[str, str]
+    values: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def path(self) -> Path:
+        return STATEMACHINES_DIR / self.asl
+
+
+@dataclass(frozen=True)
+class S3Trigger:
+    function: str
+    prefix: str
+    suffixes: tuple[str, ...] = ()
+
+
+def _post(*paths: str) -> tuple[Route, ...]:
+    return tuple(Route("POST", p) for p in paths)
+
+
+_TOOLKIT_SUBMIT: frozenset[Grant] = frozenset(
+    {"jobs:read", "jobs:write", "state:read", "state:write", "media:read", "flow:toolkit"}
+)
+_MOBILE_SUBMIT: frozenset[Grant] = frozenset(
+    {"jobs:write", "state:read", "state:write", "media:write", "flow:pixverse", "secret:pixverse"}
+)
+
+FUNCTIONS: tuple[Function, ...] = (
+    Function("health", "Liveness probe", (Route("GET", "/health"),)),
+    # --- Video toolkit (NCA-compatible) ---
+    Function(
+        "toolkit_image_to_video", "Image to zooming video (toolkit)",
+        _post("/v1/image/convert/video", "/paid/image/convert/video"), auth="api_key", grants=_TOOLKIT_SUBMIT,
+    ),
+    Function(
+        "toolkit_concatenate", "Concatenate videos (toolkit)",
+        _post("/v1/video/concatenate", "/paid/video/concatenate"), auth="api_key", grants=_TOOLKIT_SUBMIT,
+    ),
+    Function(
+        "toolkit_job_status", "Toolkit job status",
+        _post("/v1/toolkit/job/status", "/paid/get/job/status"), auth="api_key",
+        grants=frozenset({"jobs:read", "state:read", "media:read"}),
+    ),
+    Function(
+        "toolkit_jobs_status", "Toolkit jobs of this key in a time window",
+        _post("/v1/toolkit/jobs/status"), auth="api_key", grants=frozenset({"jobs:read", "state:read"}),
+    ),
+    Function(
+        "toolkit_authenticate", "Toolkit API key check",
+        (Route("GET", "/v1/toolkit/authenticate"),), auth="api_key", grants=frozenset({"state:read"}),
+    ),
+    Function(
+        "toolkit_render", "Download, convert with FFmpeg and upload (toolkit flow task)",
+        memory=3008, timeout=900, arch="x86_64", ffmpeg=True, ephemeral_mb=10240,
+        grants=frozenset({"jobs:read", "jobs:write", "media:write"}),
+    ),
+    Function(
+        "toolkit_settle", "Record the outcome, settle credits and the queue slot (toolkit flow task)",
+        grants=frozenset({"jobs:read", "jobs:write", "state:write", "media:read", "events:put"}),
+    ),
+    Function(
+        "toolkit_notify", "Deliver the signed webhook with retries (toolkit flow task)",
+        timeout=300, grants=frozenset({"jobs:read", "jobs:write", "state:read"}),
+    ),
+    Function(
+        "s3_ingest", "Start a toolkit job for an image uploaded under inbox/",
+        grants=frozenset({"jobs:read", "jobs:write", "state:read", "state:write", "media:read", "flow:toolkit"}),
+    ),
+    # --- Mobile video API (Pixverse) ---
+    Function("text_to_video", "Text to video (Pixverse)", _post("/text2video"), auth="app", grants=_MOBILE_SUBMIT),
+    Function(
+        "image_to_video", "Image to video (Pixverse)", _post("/image2video"), auth="app", grants=_MOBILE_SUBMIT,
+    ),
+    Function(
+        "get_status", "Status of a generation", _post("/get-status"), auth="app",
+        grants=frozenset({"jobs:read", "state:read", "media:read"}),
+    ),
+    Function(
+        "apphud_webhook", "Apphud S2S events refresh cached entitlements", _post("/webhooks/apphud"),
+        auth="apphud_token", grants=frozenset({"state:read", "state:write", "secret:apphud"}),
+    ),
+    Function(
+        "pixverse_poll", "Poll Pixverse, mirror the video and finish the job (flow task)",
+        memory=1024, timeout=300,
+        grants=frozenset({"jobs:read", "jobs:write", "state:write", "media:write", "events:put", "secret:pixverse"}),
+    ),
+    Function(
+        "pixverse_fail", "Mark a generation failed and release its slot (flow task)",
+        grants=frozenset({"jobs:read", "jobs:write", "state:write", "events:put"}),
+    ),
+)
+
+FLOWS: tuple[Flow, ...] = (
+    Flow(
+        "toolkit", "toolkit.asl.json",
+        {"RenderFunctionArn": "toolkit_render", "SettleFunctionArn": "toolkit_settle",
+         "NotifyFunctionArn": "toolkit_notify"},
+    ),
+    Flow(
+        "pixverse", "pixverse.asl.json",
+        {"PollFunctionArn": "pixverse_poll", "FailFunctionArn": "pixverse_fail"},
+    ),
+)
+
+S3_TRIGGERS: tuple[S3Trigger, ...] = (
+    S3Trigger("s3_ingest", "inbox/", (".jpg", ".jpeg", ".png", ".webp")),
+)
+
+# Tables: name -> (partition key, optional GSI (name, partition, sort)).
+JOBS_TABLE_KEY = "job_id"
+JOBS_OWNER_INDEX = ("owner-created", "owner", "created_at")
+STATE_TABLE_KEY = "pk"
+
+
+def function(name: str) -> Function:
+    for fn in FUNCTIONS:
+        if fn.name == name:
+            return fn
+    raise KeyError(f"no function named {name!r} in the registry")
+
+
+def routes() -> list[tuple[Route, Function]]:
+    return [(route, fn) for fn in FUNCTIONS for route in fn.routes]

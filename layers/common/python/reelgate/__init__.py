@@ -1,0 +1,1 @@
+"""Reelgate domain package: models, job store, providers, media tools, settings, errors."""

@@ -1,0 +1,88 @@
+"""One validated settings model for every function, read once per process."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _env(*names: str) -> AliasChoices:
+    return AliasChoices(*names)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="REELGATE_", extra="ignore", populate_by_name=True)
+
+    # --- AWS resources (names injected by CDK or by the local cloud) ---
+    stage: str = "dev"
+    jobs_table: str = "reelgate-jobs"
+    state_table: str = "reelgate-state"
+    media_bucket: str = "reelgate-media"
+    event_bus: str = "default"
+    toolkit_flow_arn: str = ""
+    pixverse_flow_arn: str = ""
+    job_ttl_days: int = Field(30, ge=1)
+    build_number: str = "1.0.0"
+    # Outputs are answered as <public_base_url>/<key> when set, else as presigned GET URLs.
+    public_base_url: str | None = None
+    presign_seconds: int = Field(7 * 24 * 3600, ge=60, le=7 * 24 * 3600)
+
+    # --- Toolkit (NCA-compatible API) ---
+    max_queue_length: int = Field(0, ge=0, validation_alias=_env("MAX_QUEUE_LENGTH", "REELGATE_MAX_QUEUE_LENGTH"))
+    api_wait_seconds: float = Field(25.0, ge=0, le=28)
+    price_image_to_video: int = Field(10, ge=0)
+    price_concatenate: int = Field(35, ge=0)
+    webhook_attempts: int = Field(5, ge=1, le=20)
+    webhook_backoff_seconds: float = Field(1.0, ge=0)
+    webhook_timeout_seconds: float = Field(10.0, gt=0)
+
+    # --- Safe fetcher ---
+    url_allowlist: str = ""  # comma-separated host:port exempt from the address checks (dev/tests only)
+    fetch_timeout_seconds: float = Field(30.0, gt=0)
+    fetch_max_bytes: int = Field(512 * 1024 * 1024, gt=0)
+    fetch_max_redirects: int = Field(5, ge=0, le=20)
+
+    # --- Media ---
+    ffmpeg_dir: str = "/opt/bin"
+    work_dir: str = "/tmp"  # noqa: S108 - Lambda's only writable path
+
+    # --- Pixverse ---
+    pixverse_base_url: str = Field(
+        "https://app-api.pixverse.ai/openapi/v2",
+        validation_alias=_env("PIXVERSE_BASE_URL", "REELGATE_PIXVERSE_BASE_URL"),
+    )
+    pixverse_api_key: SecretStr | None = Field(
+        None, validation_alias=_env("PIXVERSE_API_KEY", "REELGATE_PIXVERSE_API_KEY")
+    )
+    pixverse_api_key_secret: str = ""  # Secrets Manager name/ARN, used when pixverse_api_key is unset
+    pixverse_timeout_seconds: float = Field(30.0, gt=0)
+    pixverse_max_retries: int = Field(3, ge=0, le=10)
+    pixverse_retry_base_seconds: float = Field(1.0, ge=0)
+    poll_initial_seconds: int = Field(5, ge=0)
+    poll_max_seconds: int = Field(30, ge=0)
+    poll_growth: float = Field(2.0, ge=1.0)
+    generation_deadline_seconds: int = Field(600, ge=1)
+
+    # --- Apphud ---
+    apphud_base_url: str = Field(
+        "https://api.apphud.com", validation_alias=_env("APPHUD_BASE_URL", "REELGATE_APPHUD_BASE_URL")
+    )
+    apphud_webhook_token: SecretStr | None = None
+    apphud_timeout_seconds: float = Field(10.0, gt=0)
+    entitlement_cache_seconds: int = Field(300, ge=0)
+
+    # --- Local cloud ---
+    host: str = "127.0.0.1"
+    port: int = Field(3000, validation_alias=_env("REELGATE_PORT"))
+    aws_port: int = Field(4566, validation_alias=_env("REELGATE_AWS_PORT"))
+    dev_api_key: SecretStr | None = None
+
+    def allowlisted(self) -> frozenset[str]:
+        return frozenset(item.strip().lower() for item in self.url_allowlist.split(",") if item.strip())
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
