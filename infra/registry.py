@@ -182,3 +182,6 @@ def function(name: str) -> Function:
 
 def routes() -> list[tuple[Route, Function]]:
     return [(route, fn) for fn in FUNCTIONS for route in fn.routes]
+
+# Request content types API Gateway passes to functions base64-encoded (multipart uploads, images).
+BINARY_MEDIA_TYPES: tuple[str, ...] = ("multipart/form-data", "image/*")

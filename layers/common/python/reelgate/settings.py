@@ -70,6 +70,7 @@ class Settings(BaseSettings):
         "https://api.apphud.com", validation_alias=_env("APPHUD_BASE_URL", "REELGATE_APPHUD_BASE_URL")
     )
     apphud_webhook_token: SecretStr | None = None
+    apphud_webhook_token_secret: str = ""  # Secrets Manager name/ARN, used when apphud_webhook_token is unset
     apphud_timeout_seconds: float = Field(10.0, gt=0)
     entitlement_cache_seconds: int = Field(300, ge=0)
 

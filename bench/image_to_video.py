@@ -1,0 +1,187 @@
+"""Bench: Reelgate's image → video against NCA's exact pipeline, same input, same run.
+
+Prints wall times, the speed ratio, and output quality against an ideal reference render (the exact
+zoom resampled per frame by Pillow from the original still): SSIM/PSNR, file size, how far the zoom
+got, and jitter (RMS of the second difference of tracked marker positions: 0 for a smooth zoom).
+Never asserts: times depend on the machine. Run: .venv/bin/python bench/image_to_video.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import random
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "layers" / "common" / "python"))
+os.environ.setdefault("REELGATE_FFMPEG_DIR", str(ROOT / "layers" / "ffmpeg" / "bin"))
+
+from PIL import Image, ImageDraw  # noqa: E402
+from reelgate.media import render_image_video  # noqa: E402
+from reelgate.media.zoom import zoom_at  # noqa: E402
+
+FFMPEG = str(Path(os.environ["REELGATE_FFMPEG_DIR"]) / "ffmpeg")
+SOURCE = (3000, 2000)
+CANVAS = (1920, 1080)
+MARKERS = [(750, 500), (2250, 500), (750, 1500), (2250, 1500)]  # source pixels: white dots on black
+WINDOW = 20  # output px searched around the previous marker position
+
+
+def make_still(path: Path) -> None:
+    """A busy synthetic photo (gradients, rings, lines) with four trackable marker dots."""
+    rng = random.Random(7)
+    ramp = Image.linear_gradient("L").resize(SOURCE)
+    image = Image.merge("RGB", (ramp, ramp.transpose(Image.Transpose.ROTATE_90).resize(SOURCE), ramp.point(lambda v: 90)))
+    draw = ImageDraw.Draw(image)
+    for _ in range(500):
+        x, y, r = rng.randrange(SOURCE[0]), rng.randrange(SOURCE[1]), rng.randrange(4, 120)
+        colour = tuple(rng.randrange(256) for _ in range(3))
+        draw.ellipse([x - r, y - r, x + r, y + r], outline=colour, width=rng.randrange(1, 6))
+    for x, y in MARKERS:
+        draw.rectangle([x - 90, y - 90, x + 90, y + 90], fill="black")
+        draw.ellipse([x - 6, y - 6, x + 6, y + 6], fill="white")
+    image.save(path, quality=92)
+
+
+def nca_command(still: Path, out: Path, length: float, fps: int, zoom_speed: float) -> list[str]:
+    """NCA build 209's exact ffmpeg invocation (services/v1/image/convert/image_to_video.py)."""
+    frames, zoom = int(length * fps), 1 + zoom_speed / 100 * length
+    graph = (
+        f"scale=7680:4320,zoompan=z='min(1+({zoom_speed / 100}*{length})*on/{frames}, {zoom})':d={frames}"
+        f":x='iw/2-(iw/zoom/2)':y='ih/2-(ih/zoom/2)':s=1920x1080,fps={fps}"
+    )
+    return [FFMPEG, "-v", "error", "-framerate", str(fps), "-loop", "1", "-i", str(still), "-vf", graph,
+            "-c:v", "libx264", "-r", str(fps), "-t", str(length), "-pix_fmt", "yuv420p", str(out)]  # fmt: skip
+
+
+def source_window(zoom: float) -> tuple[float, float, float, float]:
+    """The source rectangle the ideal frame shows: fill-and-crop to 16:9, then the centred zoom."""
+    scale = max(CANVAS[0] / SOURCE[0], CANVAS[1] / SOURCE[1])
+    width, height = CANVAS[0] / scale / zoom, CANVAS[1] / scale / zoom
+    left, top = (SOURCE[0] - width) / 2, (SOURCE[1] - height) / 2
+    return left, top, left + width, top + height
+
+
+def render_reference(still: Path, out: Path, frames: int, fps: int, target: float) -> None:
+    """Lossless ideal: every frame resampled (Lanczos, float box) straight from the original."""
+    source = Image.open(still).convert("RGB")
+    encode = subprocess.Popen(
+        [FFMPEG, "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", "1920x1080", "-r", str(fps),
+         "-i", "-", "-c:v", "libx264", "-preset", "ultrafast", "-qp", "0", "-pix_fmt", "yuv420p", str(out)],
+        stdin=subprocess.PIPE,
+    )  # fmt: skip
+    assert encode.stdin is not None
+    for frame in range(frames):
+        window = source_window(zoom_at(frame, frames, target))
+        encode.stdin.write(source.resize(CANVAS, Image.Resampling.LANCZOS, box=window).tobytes())
+    encode.stdin.close()
+    encode.wait()
+
+
+def fidelity(video: Path, reference: Path) -> tuple[float, float]:
+    """(SSIM, PSNR dB) of `video` against `reference`, both as limited-range yuv420p."""
+    graph = (
+        "[0:v]scale=out_range=tv,format=yuv420p,split[a1][a2];[1:v]scale=out_range=tv,format=yuv420p,split[b1][b2];"
+        "[a1][b1]ssim;[a2][b2]psnr"
+    )
+    log = subprocess.run(
+        [FFMPEG, "-hide_banner", "-i", str(video), "-i", str(reference), "-lavfi", graph, "-f", "null", "-"],
+        capture_output=True, text=True, check=True,
+    ).stderr  # fmt: skip
+    ssim = float(re.search(r"SSIM .*All:([\d.]+)", log).group(1))  # type: ignore[union-attr]
+    psnr = float(re.search(r"PSNR .*average:([\d.inf]+)", log).group(1))  # type: ignore[union-attr]
+    return ssim, psnr
+
+
+def gray_frames(video: Path):
+    reader = subprocess.Popen(
+        [FFMPEG, "-v", "error", "-i", str(video), "-f", "rawvideo", "-pix_fmt", "gray", "-"], stdout=subprocess.PIPE
+    )
+    size = CANVAS[0] * CANVAS[1]
+    while chunk := reader.stdout.read(size):  # type: ignore[union-attr]
+        yield chunk
+    reader.wait()
+
+
+def centroid(frame: bytes, near: tuple[float, float]) -> tuple[float, float]:
+    """Brightness-weighted centre (continuous coordinates) of the marker dot near `near`."""
+    cx, cy = int(near[0]), int(near[1])
+    total = sx = sy = 0.0
+    for y in range(cy - WINDOW, cy + WINDOW + 1):
+        row = y * CANVAS[0]
+        for x in range(cx - WINDOW, cx + WINDOW + 1):
+            weight = max(0, frame[row + x] - 40)
+            total += weight
+            sx += weight * (x + 0.5)
+            sy += weight * (y + 0.5)
+    return sx / total, sy / total
+
+
+def marker_tracks(video: Path) -> list[list[tuple[float, float]]]:
+    scale = max(CANVAS[0] / SOURCE[0], CANVAS[1] / SOURCE[1])
+    offset = ((SOURCE[0] * scale - CANVAS[0]) / 2, (SOURCE[1] * scale - CANVAS[1]) / 2)
+    positions = [((x + 0.5) * scale - offset[0], (y + 0.5) * scale - offset[1]) for x, y in MARKERS]
+    tracks: list[list[tuple[float, float]]] = [[] for _ in MARKERS]
+    for frame in gray_frames(video):
+        positions = [centroid(frame, p) for p in positions]
+        for track, position in zip(tracks, positions, strict=True):
+            track.append(position)
+    return tracks
+
+
+def motion_report(video: Path) -> tuple[float, float]:
+    """(zoom reached at the last frame, jitter in px RMS of the per-frame acceleration)."""
+    centre = (CANVAS[0] / 2, CANVAS[1] / 2)
+    tracks = marker_tracks(video)
+    reached = [math.dist(t[-1], centre) / math.dist(t[0], centre) for t in tracks]
+    accel = [
+        math.dist((a[0] - 2 * b[0] + c[0], a[1] - 2 * b[1] + c[1]), (0, 0))
+        for t in tracks
+        for a, b, c in zip(t, t[1:], t[2:], strict=False)
+    ]
+    return sum(reached) / len(reached), math.sqrt(sum(v * v for v in accel) / len(accel))
+
+
+def timed(action) -> float:
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--length", type=float, default=5.0)
+    parser.add_argument("--frame-rate", type=int, default=30)
+    parser.add_argument("--zoom-speed", type=float, default=3.0)
+    parser.add_argument("--runs", type=int, default=2, help="best of N wall times for each pipeline")
+    args = parser.parse_args()
+    length, fps, speed = args.length, args.frame_rate, args.zoom_speed
+    target = 1 + speed / 100 * length
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        still, ours, nca, ideal = work / "still.jpg", work / "reelgate.mp4", work / "nca.mp4", work / "ideal.mp4"
+        make_still(still)
+        ours_s = min(timed(lambda: render_image_video(still, ours, length=length, frame_rate=fps, zoom_speed=speed))
+                     for _ in range(args.runs))  # fmt: skip
+        nca_s = min(timed(lambda: subprocess.run(nca_command(still, nca, length, fps, speed), check=True))
+                    for _ in range(args.runs))  # fmt: skip
+        render_reference(still, ideal, round(length * fps), fps, target)
+        print(f"input 3000x2000 JPEG, {length:g} s at {fps} fps, zoom_speed {speed:g} (target zoom {target:.4f})")
+        print(f"{'pipeline':<10}{'wall s':>8}{'SSIM':>8}{'PSNR dB':>9}{'size KB':>9}{'zoom':>8}{'jitter px':>11}")
+        for name, video, seconds in (("nca", nca, nca_s), ("reelgate", ours, ours_s)):
+            ssim, psnr = fidelity(video, ideal)
+            reached, jitter = motion_report(video)
+            size = video.stat().st_size // 1024
+            print(f"{name:<10}{seconds:>8.2f}{ssim:>8.4f}{psnr:>9.2f}{size:>9}{reached:>8.4f}{jitter:>11.4f}")
+        print(f"speed-up reelgate vs nca: {nca_s / ours_s:.2f}x (best of {args.runs})")
+
+
+if __name__ == "__main__":
+    main()

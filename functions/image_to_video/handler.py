@@ -1,0 +1,18 @@
+"""POST /image2video (multipart/form-data): start a Pixverse generation from an image and a prompt."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler import Response
+from reelgate.entry import rest_entry
+from reelgate.mobile import api
+
+app = api.resolver(submit=True)
+
+
+@app.post("/image2video")
+def image_to_video() -> Response:
+    fields, image = api.form_body(app)
+    return api.answer(api.mobile().image_to_video(fields, image))
+
+
+handler = rest_entry(app)

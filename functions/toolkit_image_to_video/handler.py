@@ -1,0 +1,20 @@
+"""POST /v1/image/convert/video (alias /paid/image/convert/video): a still image to a zooming video."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler import Response
+from reelgate.entry import rest_entry
+from reelgate.toolkit import api
+from reelgate.toolkit.service import IMAGE_TO_VIDEO_OP
+
+app = api.resolver(failure="An error occurred during image to video conversion")
+
+
+@app.post("/v1/image/convert/video")
+@app.post("/paid/image/convert/video")
+def convert() -> Response:
+    key = api.authenticate(app)
+    return api.answer(api.toolkit().submit(key, IMAGE_TO_VIDEO_OP, api.json_body(app)))
+
+
+handler = rest_entry(app)

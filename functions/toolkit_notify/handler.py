@@ -1,0 +1,15 @@
+"""Flow task: deliver the job's signed webhook, with retries; the outcome is recorded on the job."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reelgate.entry import task_entry
+from reelgate.toolkit import api, tasks
+
+
+def notify(event: dict[str, Any]) -> dict[str, Any]:
+    return tasks.notify(api.toolkit(), event["job_id"])
+
+
+handler = task_entry(notify)

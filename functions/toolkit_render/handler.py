@@ -1,0 +1,15 @@
+"""Flow task: download the inputs, convert with FFmpeg, upload <job_id>.mp4."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reelgate.entry import task_entry
+from reelgate.toolkit import api, tasks
+
+
+def render(event: dict[str, Any]) -> dict[str, Any]:
+    return tasks.render(api.toolkit(), event["job_id"])
+
+
+handler = task_entry(render)

@@ -1,0 +1,64 @@
+"""CDK entry point: `.venv/bin/python -m infra.app [-c stage=dev|prod]` writes cdk.out/ offline.
+
+Also runs under the `cdk` CLI (cdk.json's "app"); then the CLI supplies context and outdir.
+Run it as a module from the project root: as a script, `infra/constructs` would shadow `constructs`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import App, Aspects
+from cdk_nag import AwsSolutionsChecks
+
+from infra.constants import ROOT, SERVICE, STACK_ID, stage_config
+from infra.constructs.shared_layers import LayerSources
+from infra.stack import ReelgateStack
+
+CDK_JSON = ROOT / "cdk.json"
+
+
+def build(
+    context: dict[str, Any] | None = None, outdir: str | None = None, layer_sources: LayerSources | None = None
+) -> tuple[App, ReelgateStack]:
+    """The app with its one stack and cdk-nag's AwsSolutions pack; tests call this too."""
+    app = App(context=context, outdir=outdir, analytics_reporting=False)
+    stage = stage_config(app.node.try_get_context("stage"))
+    stack = ReelgateStack(
+        app, STACK_ID, stage=stage, layer_sources=layer_sources,
+        stack_name=f"{SERVICE}-{stage.name}",
+        description=f"Reelgate serverless video backend ({stage.name})",
+    )
+    Aspects.of(app).add(AwsSolutionsChecks(verbose=True))
+    return app, stack
+
+
+def cli_context(argv: list[str]) -> dict[str, str]:
+    """`-c key=value` / `--context key=value` pairs, as the cdk CLI accepts them."""
+    pairs: dict[str, str] = {}
+    for flag, value in zip(argv, argv[1:], strict=False):
+        if flag in ("-c", "--context"):
+            key, sep, val = value.partition("=")
+            if not sep:
+                raise SystemExit(f"context must be key=value, got {value!r}")
+            pairs[key] = val
+    return pairs
+
+
+def main(argv: list[str]) -> None:
+    if "CDK_CONTEXT_JSON" in os.environ:  # under the cdk CLI: it passes context and outdir itself
+        build()[0].synth()
+        return
+    settings = json.loads(CDK_JSON.read_text())
+    context = {**settings.get("context", {}), **cli_context(argv)}
+    outdir = str(ROOT / settings.get("output", "cdk.out"))
+    build(context=context, outdir=outdir)[0].synth()
+    print(f"synthesized {STACK_ID} ({context.get('stage')}) -> {Path(outdir) / (STACK_ID + '.template.json')}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,115 @@
+"""Every registry function built by one factory: role from its grants, log group, layers, env."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aws_cdk import CfnElement, Duration, Size, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from cdk_nag import NagPackSuppression, NagSuppressions
+from constructs import Construct
+
+from infra import registry
+from infra.constants import (
+    ARCHITECTURES,
+    ASSET_EXCLUDES,
+    FFMPEG_DIR,
+    LOG_RETENTION,
+    METRICS_NAMESPACE,
+    RUNTIME,
+    StageConfig,
+)
+from infra.constructs import grants
+from infra.constructs.shared_layers import SharedLayers
+
+
+def pascal(name: str) -> str:
+    return "".join(part.title() for part in name.split("_"))
+
+
+class Functions(Construct):
+    """`by_name` maps each registry name to its Lambda function."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, stage: StageConfig, targets: grants.GrantTargets,
+        layers: SharedLayers, specs: tuple[registry.Function, ...] = registry.FUNCTIONS,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._stage, self._targets, self._layers = stage, targets, layers
+        self.specs = {spec.name: spec for spec in specs}
+        self.by_name: dict[str, lambda_.Function] = {spec.name: self._build(spec) for spec in specs}
+
+    def _build(self, spec: registry.Function) -> lambda_.Function:
+        if not (spec.directory / "handler.py").is_file():
+            raise FileNotFoundError(f"{spec.directory}/handler.py is missing (registry function {spec.name!r})")
+        construct_id = pascal(spec.name)
+        log_group = logs.LogGroup(
+            self, f"{construct_id}Logs", retention=LOG_RETENTION, removal_policy=self._stage.removal_policy
+        )
+        role = iam.Role(
+            self, f"{construct_id}Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"Reelgate {spec.name}: {', '.join(sorted(spec.grants)) or 'no grants'}",
+        )
+        log_group.grant_write(role)  # instead of AWSLambdaBasicExecutionRole's account-wide log rights
+        for grant in sorted(spec.grants):
+            if (statement := grants.statement(grant, self._targets)) is not None:
+                role.add_to_policy(statement)
+        function = lambda_.Function(
+            self, construct_id,
+            description=spec.description,
+            runtime=RUNTIME,
+            architecture=ARCHITECTURES[spec.arch],
+            handler="handler.handler",
+            code=lambda_.Code.from_asset(str(spec.directory), exclude=ASSET_EXCLUDES),
+            layers=self._layers.for_function(spec),
+            memory_size=spec.memory,
+            timeout=Duration.seconds(spec.timeout),
+            ephemeral_storage_size=Size.mebibytes(spec.ephemeral_mb),
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=log_group,
+            role=role,
+            environment=self._environment(spec),
+        )
+        self._suppress(function, role, spec)
+        return function
+
+    def _environment(self, spec: registry.Function) -> dict[str, str]:
+        env = {
+            "POWERTOOLS_SERVICE_NAME": spec.name,
+            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+            "LOG_LEVEL": self._stage.log_level,
+            "REELGATE_STAGE": self._stage.name,
+            **grants.environment(spec.grants, self._targets),
+        }
+        if spec.ffmpeg:
+            env["REELGATE_FFMPEG_DIR"] = FFMPEG_DIR
+        return env
+
+    def connect_flows(self, machines: Mapping[str, sfn.IStateMachine]) -> None:
+        """Give each function granted `flow:<name>` that machine's ARN and StartExecution on it only."""
+        for name, spec in self.specs.items():
+            for flow in grants.flows_of(spec.grants):
+                function = self.by_name[name]
+                function.add_environment(grants.flow_env_name(flow), machines[flow].state_machine_arn)
+                function.add_to_role_policy(grants.flow_statement(machines[flow]))
+
+    def _suppress(self, function: lambda_.Function, role: iam.Role, spec: registry.Function) -> None:
+        suppressions = [NagPackSuppression(
+            id="AwsSolutions-IAM5", applies_to=["Resource::*"],
+            reason="X-Ray's PutTraceSegments/PutTelemetryRecords support no resource-level permissions.",
+        )]
+        if any(grant.startswith("media:") for grant in spec.grants):
+            bucket = self._targets.media.node.default_child
+            assert isinstance(bucket, CfnElement)
+            suppressions.append(NagPackSuppression(
+                id="AwsSolutions-IAM5", applies_to=[f"Resource::<{Stack.of(self).get_logical_id(bucket)}.Arn>/*"],
+                reason="Media keys are generated per job, so object access spans the media bucket's objects.",
+            ))
+        NagSuppressions.add_resource_suppressions(role, suppressions, apply_to_children=True)
+        NagSuppressions.add_resource_suppressions(function, [NagPackSuppression(
+            id="AwsSolutions-L1",
+            reason="Pinned to Python 3.12: requirements/runtime.txt and the deps layer are built for cp312.",
+        )])

@@ -1,0 +1,39 @@
+"""The event bus other systems subscribe to and the third-party secrets the functions read."""
+
+from __future__ import annotations
+
+from aws_cdk import aws_events as events
+from aws_cdk import aws_secretsmanager as secretsmanager
+from cdk_nag import NagPackSuppression, NagSuppressions
+from constructs import Construct
+
+from infra.constants import SERVICE, StageConfig
+
+# grant suffix (secret:<key>) -> (construct id, secret name suffix, what the operator stores)
+SECRETS: dict[str, tuple[str, str, str]] = {
+    "pixverse": ("PixverseApiKey", "pixverse-api-key", "Pixverse OpenAPI key"),
+    "apphud": ("ApphudWebhookToken", "apphud-webhook-token", "Apphud S2S webhook shared token"),
+}
+
+
+class Integrations(Construct):
+    """A stack-owned bus (so PutEvents is scoped to it) and placeholder secrets set by the operator."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, stage: StageConfig) -> None:
+        super().__init__(scope, construct_id)
+        self.bus = events.EventBus(self, "Bus", event_bus_name=f"{SERVICE}-{stage.name}")
+        self.secrets = {key: self._secret(stage, *spec) for key, spec in SECRETS.items()}
+
+    def _secret(self, stage: StageConfig, construct_id: str, name: str, what: str) -> secretsmanager.Secret:
+        secret = secretsmanager.Secret(
+            self, construct_id,
+            secret_name=f"{SERVICE}/{stage.name}/{name}",
+            description=f"{what}; a generated placeholder until the operator sets the real value",
+            generate_secret_string=secretsmanager.SecretStringGenerator(exclude_punctuation=True),
+            removal_policy=stage.removal_policy,
+        )
+        NagSuppressions.add_resource_suppressions(secret, [NagPackSuppression(
+            id="AwsSolutions-SMG4",
+            reason=f"The {what} is issued by a third party; it is rotated there and pasted in by hand.",
+        )])
+        return secret

@@ -1,0 +1,43 @@
+"""S3: the media bucket (inputs and outputs, short-lived) and its access-log bucket."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_s3 as s3
+from cdk_nag import NagPackSuppression, NagSuppressions
+from constructs import Construct
+
+from infra.constants import ACCESS_LOG_RETENTION_DAYS, MEDIA_RETENTION_DAYS, StageConfig
+
+
+class Media(Construct):
+    """Private, encrypted, TLS-only buckets; media expires with the job records."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, stage: StageConfig) -> None:
+        super().__init__(scope, construct_id)
+        self.access_logs = self._bucket("AccessLogs", stage, expire_days=ACCESS_LOG_RETENTION_DAYS)
+        NagSuppressions.add_resource_suppressions(self.access_logs, [NagPackSuppression(
+            id="AwsSolutions-S1",
+            reason="This is the server-access-log destination; logging it would log its own log writes.",
+        )])
+        self.bucket = self._bucket("Bucket", stage, expire_days=MEDIA_RETENTION_DAYS, access_logs=self.access_logs)
+
+    def _bucket(
+        self, construct_id: str, stage: StageConfig, *, expire_days: int, access_logs: s3.IBucket | None = None
+    ) -> s3.Bucket:
+        return s3.Bucket(
+            self, construct_id,
+            encryption=s3.BucketEncryption.S3_MANAGED,  # SSE-S3: the only one server access logs accept
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            lifecycle_rules=[s3.LifecycleRule(
+                id="expire",
+                expiration=Duration.days(expire_days),
+                abort_incomplete_multipart_upload_after=Duration.days(1),
+            )],
+            removal_policy=stage.removal_policy,
+            auto_delete_objects=not stage.retain_data,  # dev: a stack delete empties and removes it
+            server_access_logs_bucket=access_logs,
+            server_access_logs_prefix="media/" if access_logs else None,
+        )

@@ -1,0 +1,72 @@
+"""Alarms (function errors, failed flows, API 5xx) to one SNS topic, and a one-screen dashboard."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aws_cdk import Duration
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_stepfunctions as sfn
+from cdk_nag import NagPackSuppression, NagSuppressions
+from constructs import Construct
+
+from infra.constants import SERVICE, StageConfig
+from infra.constructs.functions import pascal
+
+PERIOD = Duration.minutes(5)
+API_5XX_THRESHOLD = 5  # a handful of 5xx in five minutes is worth a look; one may be a cold-start blip
+
+
+class Observability(Construct):
+    def __init__(
+        self, scope: Construct, construct_id: str, *, stage: StageConfig,
+        functions: Mapping[str, lambda_.IFunction], machines: Mapping[str, sfn.IStateMachine],
+        api: apigw.RestApi,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.topic = sns.Topic(self, "AlarmTopic", display_name=f"{SERVICE} {stage.name} alarms", enforce_ssl=True)
+        NagSuppressions.add_resource_suppressions(self.topic, [NagPackSuppression(
+            id="AwsSolutions-SNS2",
+            reason="Carries alarm state changes only; CloudWatch cannot publish with the AWS-managed SNS key.",
+        )])
+        errors = {name: fn.metric_errors(period=PERIOD, statistic="Sum") for name, fn in functions.items()}
+        failed = {name: m.metric_failed(period=PERIOD, statistic="Sum") for name, m in machines.items()}
+        server_errors = api.metric_server_error(period=PERIOD, statistic="Sum")
+        self.alarms = [
+            *(self._alarm(f"{pascal(name)}Errors", metric, 1) for name, metric in errors.items()),
+            *(self._alarm(f"{pascal(name)}FlowFailed", metric, 1) for name, metric in failed.items()),
+            self._alarm("Api5xx", server_errors, API_5XX_THRESHOLD),
+        ]
+        self.dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=f"{SERVICE}-{stage.name}")
+        self.dashboard.add_widgets(
+            self._graph("API requests and errors", [
+                api.metric_count(period=PERIOD), api.metric_client_error(period=PERIOD), server_errors,
+            ]),
+            self._graph("API latency p90 (ms)", [api.metric_latency(period=PERIOD, statistic="p90")]),
+        )
+        self.dashboard.add_widgets(
+            self._graph("Function errors", list(errors.values()), labels=list(errors)),
+            self._graph("Flow failures", list(failed.values()), labels=list(failed)),
+        )
+        self.dashboard.add_widgets(cloudwatch.AlarmStatusWidget(alarms=self.alarms, title="Alarms", width=24))
+
+    def _alarm(self, construct_id: str, metric: cloudwatch.IMetric, threshold: int) -> cloudwatch.Alarm:
+        alarm = cloudwatch.Alarm(
+            self, construct_id, metric=metric, threshold=threshold, evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,  # no traffic is not an outage
+        )
+        alarm.add_alarm_action(actions.SnsAction(self.topic))
+        return alarm
+
+    @staticmethod
+    def _graph(
+        title: str, metrics: list[cloudwatch.Metric], labels: list[str] | None = None
+    ) -> cloudwatch.GraphWidget:
+        if labels:
+            metrics = [metric.with_(label=label) for metric, label in zip(metrics, labels, strict=True)]
+        return cloudwatch.GraphWidget(title=title, left=list(metrics), width=12)

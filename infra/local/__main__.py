@@ -1,0 +1,3 @@
+from infra.local.cloud import main
+
+main()

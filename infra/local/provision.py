@@ -1,0 +1,131 @@
+"""Create Reelgate's AWS resources in an emulated account, from the registry and the ASL files.
+
+Used by the local cloud (against the moto server) and by integration tests (moto in-process).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from dataclasses import dataclass
+from typing import Any
+
+from infra.registry import (
+    FLOWS,
+    FUNCTIONS,
+    JOBS_OWNER_INDEX,
+    JOBS_TABLE_KEY,
+    S3_TRIGGERS,
+    STATE_TABLE_KEY,
+    Flow,
+)
+
+ROLE_NAME = "reelgate-local"
+_ASSUME = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]},
+                   "Action": "sts:AssumeRole"}],
+}
+
+
+@dataclass(frozen=True)
+class Names:
+    jobs_table: str
+    state_table: str
+    media_bucket: str
+
+
+def provision(session: Any, names: Names) -> dict[str, str]:
+    """Create everything; returns settings env (REELGATE_*) that point the functions at it."""
+    role_arn = _role(session.client("iam"))
+    _tables(session.client("dynamodb"), names)
+    s3 = session.client("s3")
+    s3.create_bucket(Bucket=names.media_bucket)
+    function_arns = _functions(session.client("lambda"), role_arn)
+    env = {f"REELGATE_{flow.name.upper()}_FLOW_ARN": _flow(session.client("stepfunctions"), flow, function_arns,
+                                                         role_arn) for flow in FLOWS}
+    _triggers(s3, names.media_bucket, function_arns)
+    return env | {
+        "REELGATE_JOBS_TABLE": names.jobs_table,
+        "REELGATE_STATE_TABLE": names.state_table,
+        "REELGATE_MEDIA_BUCKET": names.media_bucket,
+    }
+
+
+def _role(iam: Any) -> str:
+    return str(iam.create_role(RoleName=ROLE_NAME, AssumeRolePolicyDocument=json.dumps(_ASSUME))["Role"]["Arn"])
+
+
+def _tables(dynamodb: Any, names: Names) -> None:
+    index, owner, created = JOBS_OWNER_INDEX
+    dynamodb.create_table(
+        TableName=names.jobs_table,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": JOBS_TABLE_KEY, "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in (JOBS_TABLE_KEY, owner, created)],
+        GlobalSecondaryIndexes=[{
+            "IndexName": index,
+            "KeySchema": [{"AttributeName": owner, "KeyType": "HASH"}, {"AttributeName": created, "KeyType": "RANGE"}],
+            "Projection": {"ProjectionType": "ALL"},
+        }],
+    )
+    dynamodb.create_table(
+        TableName=names.state_table,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": STATE_TABLE_KEY, "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": STATE_TABLE_KEY, "AttributeType": "S"}],
+    )
+
+
+def _placeholder_zip() -> bytes:
+    # The emulated function never runs this code: invokes are routed to the real handler in-process.
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("handler.py", "def handler(event, context):\n    return None\n")
+    return buffer.getvalue()
+
+
+def _functions(awslambda: Any, role_arn: str) -> dict[str, str]:
+    code = _placeholder_zip()
+    arns = {}
+    for fn in FUNCTIONS:
+        created = awslambda.create_function(
+            FunctionName=fn.name, Runtime="python3.12", Role=role_arn, Handler="handler.handler",
+            Code={"ZipFile": code}, MemorySize=fn.memory, Timeout=fn.timeout, Architectures=[fn.arch],
+        )
+        arns[fn.name] = created["FunctionArn"]
+    return arns
+
+
+def definition(flow: Flow, function_arns: dict[str, str]) -> str:
+    """The ASL text with every ${Key} replaced, exactly as CDK's definition_substitutions would."""
+    values = {key: function_arns[name] for key, name in flow.functions.items()} | flow.values
+    text = flow.path.read_text()
+    missing = set(re.findall(r"\$\{(\w+)\}", text)) - values.keys()
+    if missing:
+        raise KeyError(f"{flow.asl}: no substitution for {sorted(missing)}")
+    return re.sub(r"\$\{(\w+)\}", lambda m: values[m.group(1)], text)
+
+
+def _flow(sfn: Any, flow: Flow, function_arns: dict[str, str], role_arn: str) -> str:
+    created = sfn.create_state_machine(name=f"reelgate-{flow.name}", definition=definition(flow, function_arns),
+                                       roleArn=role_arn)
+    return str(created["stateMachineArn"])
+
+
+def _triggers(s3: Any, bucket: str, function_arns: dict[str, str]) -> None:
+    configurations = []
+    for trigger in S3_TRIGGERS:
+        for suffix in trigger.suffixes or ("",):
+            rules = [{"Name": "prefix", "Value": trigger.prefix}] + ([{"Name": "suffix", "Value": suffix}] if suffix
+                                                                       else [])
+            configurations.append({
+                "LambdaFunctionArn": function_arns[trigger.function],
+                "Events": ["s3:ObjectCreated:*"],
+                "Filter": {"Key": {"FilterRules": rules}},
+            })
+    s3.put_bucket_notification_configuration(
+        Bucket=bucket, NotificationConfiguration={"LambdaFunctionConfigurations": configurations},
+    )

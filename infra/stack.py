@@ -1,0 +1,79 @@
+"""ReelgateStack: composes one construct per capability; the constructs build, the stack wires."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack, Tags
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_notifications as s3n
+from cdk_nag import NagPackSuppression, NagSuppressions
+from constructs import Construct
+
+from infra import registry
+from infra.constants import SERVICE, StageConfig
+from infra.constructs.api import Api
+from infra.constructs.data import Data
+from infra.constructs.flows import Flows
+from infra.constructs.functions import Functions
+from infra.constructs.grants import GrantTargets
+from infra.constructs.integrations import Integrations
+from infra.constructs.media import Media
+from infra.constructs.observability import Observability
+from infra.constructs.shared_layers import LayerSources, SharedLayers
+
+NOTIFICATIONS_HANDLER_ID = "BucketNotificationsHandler050a0587b7544547bf325f094a3db834"  # fixed by aws-cdk-lib
+BASIC_EXECUTION_POLICY = (
+    "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+)
+
+
+class ReelgateStack(Stack):
+    def __init__(
+        self, scope: Construct, construct_id: str, *, stage: StageConfig,
+        layer_sources: LayerSources | None = None, **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        data = Data(self, "Data", stage=stage)
+        media = Media(self, "Media", stage=stage)
+        integrations = Integrations(self, "Integrations", stage=stage)
+        layers = SharedLayers(self, "Layers", sources=layer_sources or LayerSources())
+        targets = GrantTargets(
+            jobs=data.jobs, jobs_index=data.jobs_owner_index, state=data.state, media=media.bucket,
+            bus=integrations.bus, secrets=integrations.secrets,
+        )
+        functions = Functions(self, "Functions", stage=stage, targets=targets, layers=layers)
+        flows = Flows(self, "Flows", stage=stage, functions=functions.by_name)
+        functions.connect_flows(flows.machines)
+        self._connect_s3_triggers(media.bucket, functions)
+        api = Api(self, "Api", stage=stage, functions=functions.by_name)
+        Observability(self, "Observability", stage=stage, functions=functions.by_name,
+                      machines=flows.machines, api=api.rest_api)
+        Tags.of(self).add("service", SERVICE)
+        Tags.of(self).add("stage", stage.name)
+        self._suppress_cdk_handlers()
+        CfnOutput(self, "ApiUrl", value=api.url)
+        CfnOutput(self, "MediaBucketName", value=media.bucket.bucket_name)
+        CfnOutput(self, "EventBusName", value=integrations.bus.event_bus_name)
+        for key, secret in integrations.secrets.items():
+            CfnOutput(self, f"{key.title()}SecretName", value=secret.secret_name)
+
+    @staticmethod
+    def _connect_s3_triggers(bucket: s3.Bucket, functions: Functions) -> None:
+        # S3 allows one suffix per filter, so each suffix gets its own notification rule.
+        for trigger in registry.S3_TRIGGERS:
+            destination = s3n.LambdaDestination(functions.by_name[trigger.function])
+            for suffix in trigger.suffixes or (None,):
+                bucket.add_event_notification(
+                    s3.EventType.OBJECT_CREATED, destination,
+                    s3.NotificationKeyFilter(prefix=trigger.prefix, suffix=suffix),
+                )
+
+    def _suppress_cdk_handlers(self) -> None:
+        """CDK's singleton handler that writes the bucket's notification configuration at deploy time."""
+        handler = self.node.try_find_child(NOTIFICATIONS_HANDLER_ID)
+        if handler is not None:
+            NagSuppressions.add_resource_suppressions(handler, [NagPackSuppression(
+                id="AwsSolutions-IAM4", applies_to=[BASIC_EXECUTION_POLICY],
+                reason="CDK-owned deploy-time handler for S3 notifications; aws-cdk-lib fixes its role's policy.",
+            )], apply_to_children=True)

@@ -1,0 +1,388 @@
+"""The one safe fetcher for user-supplied URLs: media inputs and webhook deliveries.
+
+Every hop is resolved once, every address is validated, and the connection goes to a validated IP
+literal, so what was checked is what is connected to. Redirects are followed by hand, one checked
+hop at a time. REELGATE_URL_ALLOWLIST exempts exact host:port pairs (local simulators and tests).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import socket
+import ssl
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import certifi
+import httpx
+
+from reelgate.settings import get_settings
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+Resolver = Callable[[str, int], list[str]]
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_POST_BODY_LIMIT = 64 * 1024  # a webhook receiver's answer is only looked at for its status
+_PARALLEL = 8
+_BODY_FRAMING = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+_SUFFIX = re.compile(r"^\.[a-z0-9]{1,5}$")
+_BROADCAST = ipaddress.IPv4Address("255.255.255.255")
+_METADATA = frozenset(
+    ipaddress.ip_address(a) for a in ("169.254.169.254", "169.254.170.2", "169.254.169.123", "fd00:ec2::254")
+)
+_SPECIAL_PURPOSE = (  # IANA special-purpose blocks (0/8, 192.0.0/24, TEST-NETs, benchmarking, discard, docs)
+    *("0.0.0.0/8", "192.0.0.0/24", "192.0.2.0/24", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24"),
+    *("100::/64", "2001::/23", "2001:db8::/32"),
+)
+_NOT_GLOBAL = "special-purpose address that is not globally routable"
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_V4_TRANSLATED = ipaddress.IPv6Network("::ffff:0:0:0/96")
+_V4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+
+
+def _in(*networks: str) -> Callable[[IPAddress], bool]:
+    nets = tuple(ipaddress.ip_network(n) for n in networks)
+    return lambda ip: any(ip in net for net in nets)
+
+
+def _flag(name: str) -> Callable[[IPAddress], bool]:
+    return lambda ip: bool(getattr(ip, name, False))  # is_site_local exists on IPv6 only
+
+
+# First match names the reason; the final is_global check catches every other special-purpose block.
+_CHECKS: tuple[tuple[Callable[[IPAddress], bool], str], ...] = (
+    (lambda ip: ip in _METADATA, "cloud metadata service address"),
+    (_flag("is_unspecified"), "unspecified address"),
+    (_flag("is_loopback"), "loopback address"),
+    (_flag("is_link_local"), "link-local address"),
+    (_flag("is_multicast"), "multicast address"),
+    (_flag("is_site_local"), "site-local IPv6 address"),
+    (lambda ip: ip == _BROADCAST, "broadcast address"),
+    (_in("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"), "private address (RFC 1918)"),
+    (_in("100.64.0.0/10"), "carrier-grade NAT address (RFC 6598)"),
+    (_in("fc00::/7"), "unique-local IPv6 address (fc00::/7)"),
+    (_in("64:ff9b:1::/48"), "local-use NAT64 address (RFC 8215)"),
+    (_flag("is_reserved"), "reserved address"),
+    (_in(*_SPECIAL_PURPOSE), _NOT_GLOBAL),  # listed too: older Python patch releases misjudge some
+    (lambda ip: not ip.is_global, _NOT_GLOBAL),
+)
+
+
+class FetchError(Exception):
+    """A fetch or delivery failed: HTTP error, timeout, size or type refusal, unreachable host."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class UnsafeURL(FetchError, ValueError):
+    """The URL (or a hop of it) is not http(s) or leads to an address that is not public."""
+
+
+@dataclass(frozen=True)
+class Fetched:
+    path: Path
+    content_type: str
+    size: int
+    final_url: str
+
+
+# --- Address classification -------------------------------------------------------------------
+
+
+def unsafe_reason(address: str | IPAddress) -> str | None:
+    """Why connecting to this address could reach something internal; None when it is public."""
+    try:
+        ip = ipaddress.ip_address(address) if isinstance(address, str) else address
+    except ValueError:
+        return f"not an IP address ({address!r})"
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = _embedded_ipv4(ip)
+        if embedded is not None:
+            return embedded or None
+    return _class_reason(ip)
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> str | None:
+    """Judge IPv6 forms that carry an IPv4 address by that address; '' means safe."""
+    low32 = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if ip.ipv4_mapped is not None:
+        return f"IPv4-mapped IPv6 address (embeds {ip.ipv4_mapped})"
+    if ip in _V4_TRANSLATED:
+        return f"IPv4-translated IPv6 address (embeds {low32})"
+    if ip in _V4_COMPATIBLE and int(ip) > 1:
+        return f"IPv4-compatible IPv6 address (embeds {low32})"
+    if ip.teredo is not None:
+        return "Teredo tunnel address"
+    inner = low32 if ip in _NAT64 else ip.sixtofour
+    if inner is None:
+        return None
+    reason = _class_reason(inner)  # a public IPv4 behind NAT64 or 6to4 is as good as the IPv4 itself
+    return f"{'NAT64' if ip in _NAT64 else '6to4'} address embedding a {reason} ({inner})" if reason else ""
+
+
+def _class_reason(ip: IPAddress) -> str | None:
+    return next((reason for matches, reason in _CHECKS if matches(ip)), None)
+
+
+# --- URL checks and pinned connections ---------------------------------------------------------
+
+
+def system_resolver(host: str, port: int) -> list[str]:
+    return [str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
+
+
+def _parse(url: str | httpx.URL) -> httpx.URL:
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise UnsafeURL(f"invalid URL: {exc}") from exc
+    if parsed.scheme not in _DEFAULT_PORTS:
+        raise UnsafeURL(f"only http and https URLs are allowed, not {parsed.scheme or 'a relative URL'!r}")
+    if not parsed.raw_host:
+        raise UnsafeURL("URL has no host")
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        raise UnsafeURL(f"invalid URL: port {parsed.port} is out of range")
+    return parsed
+
+
+def _shown(url: httpx.URL) -> str:
+    """The URL without query or credentials, for messages (presigned URLs carry secrets)."""
+    return str(url.copy_with(query=None, fragment=None, username=None, password=None))
+
+
+def _validated_addresses(url: httpx.URL, resolver: Resolver) -> tuple[str, ...]:
+    """Resolve once and check every address; () means allowlisted (connect by name, unchecked)."""
+    host = url.raw_host.decode("ascii")
+    port = url.port or _DEFAULT_PORTS[url.scheme]
+    if (f"[{host}]:{port}" if ":" in host else f"{host}:{port}").lower() in get_settings().allowlisted():
+        return ()
+    try:
+        addresses = list(dict.fromkeys(resolver(host, port)))
+    except (OSError, UnicodeError) as exc:
+        raise FetchError(f"cannot resolve {host}: {exc}") from exc
+    if not addresses:
+        raise FetchError(f"cannot resolve {host}: no addresses")
+    for address in addresses:
+        reason = unsafe_reason(address)
+        if reason:
+            raise UnsafeURL(f"refusing {_shown(url)}: {host} resolves to {address}, a {reason}")
+    return tuple(sorted(addresses, key=lambda a: ":" in a))  # IPv4 first: Lambda has no IPv6 egress
+
+
+@cache
+def _ssl_context() -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=certifi.where())
+
+
+def _client(timeout: float) -> httpx.Client:
+    # trust_env=False: an environment proxy would resolve the host itself and undo the pinning.
+    # No keep-alive: the pool is keyed by IP, so a TLS session verified for one host must not serve another.
+    return httpx.Client(
+        timeout=timeout,
+        verify=_ssl_context(),
+        trust_env=False,
+        follow_redirects=False,
+        limits=httpx.Limits(max_keepalive_connections=0),
+    )
+
+
+def _send(
+    client: httpx.Client,
+    method: str,
+    url: httpx.URL,
+    addresses: tuple[str, ...],
+    *,
+    headers: dict[str, str],
+    content: bytes | None = None,
+) -> httpx.Response:
+    """Send to each validated IP in turn (next one on connect failure), as the original host."""
+    if not addresses:
+        return client.send(client.build_request(method, url, headers=headers, content=content), stream=True)
+    # Pinning: the URL names the IP literal, Host keeps the name, and sni_hostname makes TLS send SNI
+    # and verify the certificate for the name, so no second DNS lookup can happen.
+    pinned = headers
+    sni = {"sni_hostname": url.raw_host.decode("ascii")}
+
+    def to(address: str) -> httpx.Request:
+        return client.build_request(
+            method, url.copy_with(host=address), headers=pinned, content=content, extensions=sni
+        )
+
+    for address in addresses[:-1]:
+        try:
+            return client.send(to(address), stream=True)
+        except httpx.ConnectError:
+            continue  # the next validated address may be reachable (dual-stack hosts)
+    return client.send(to(addresses[-1]), stream=True)
+
+
+def _translate(exc: httpx.HTTPError, url: str) -> FetchError:
+    shown = _shown(httpx.URL(url))
+    if isinstance(exc, httpx.TimeoutException):
+        return FetchError(f"timed out fetching {shown}")
+    return FetchError(f"fetching {shown} failed: {type(exc).__name__}: {exc}")
+
+
+# --- GET to a file -----------------------------------------------------------------------------
+
+
+def fetch_to_file(
+    url: str,
+    dest: Path,
+    *,
+    allowed_types: tuple[str, ...] = (),
+    max_bytes: int | None = None,
+    resolver: Resolver | None = None,
+) -> Fetched:
+    """Download url into dest, refusing unsafe hops, oversize bodies and unexpected content types.
+
+    allowed_types entries ending in "/" match a prefix ("image/"), others the exact media type.
+    """
+    settings = get_settings()
+    limit = max_bytes or settings.fetch_max_bytes
+    deadline = time.monotonic() + settings.fetch_timeout_seconds
+    try:
+        with _client(settings.fetch_timeout_seconds) as client:
+            response, final = _get(client, url, resolver or system_resolver, settings.fetch_max_redirects)
+            try:
+                content_type = _check_response(response, final, allowed_types, limit)
+                size = _stream_to_file(response, dest, limit, deadline, final)
+            finally:
+                response.close()
+    except httpx.HTTPError as exc:
+        raise _translate(exc, url) from exc
+    return Fetched(path=dest, content_type=content_type, size=size, final_url=str(final))
+
+
+def _get(
+    client: httpx.Client, url: str, resolver: Resolver, max_redirects: int
+) -> tuple[httpx.Response, httpx.URL]:
+    current = _parse(url)
+    # identity: media is already compressed, and a gzip bomb cannot expand past the byte cap.
+    headers = {"Accept-Encoding": "identity", "User-Agent": "Reelgate-Fetch/1"}
+    for _ in range(max_redirects + 1):
+        addresses = _validated_addresses(current, resolver)
+        response = _send(client, "GET", current, addresses, headers=headers)
+        location = response.headers.get("location")
+        if response.status_code not in _REDIRECTS or not location:
+            return response, current
+        response.close()
+        try:
+            current = _parse(current.join(location))  # every hop is parsed and checked again
+        except httpx.InvalidURL as exc:
+            raise UnsafeURL(f"invalid redirect from {_shown(current)}: {exc}") from exc
+    raise FetchError(f"more than {max_redirects} redirects fetching {_shown(_parse(url))}")
+
+
+def _check_response(
+    response: httpx.Response, url: httpx.URL, allowed_types: tuple[str, ...], limit: int
+) -> str:
+    if not 200 <= response.status_code < 300:
+        raise FetchError(f"{_shown(url)} answered HTTP {response.status_code}", status=response.status_code)
+    length = response.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        raise FetchError(f"{_shown(url)} is {length} bytes, over the {limit}-byte limit")
+    media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    if allowed_types and not any(_type_matches(media_type, allowed) for allowed in allowed_types):
+        raise FetchError(
+            f"{_shown(url)} has content type {media_type or 'none'!r}, expected {', '.join(allowed_types)}"
+        )
+    return media_type
+
+
+def _type_matches(media_type: str, allowed: str) -> bool:
+    allowed = allowed.lower()
+    return media_type.startswith(allowed) if allowed.endswith("/") else media_type == allowed
+
+
+def _stream_to_file(response: httpx.Response, dest: Path, limit: int, deadline: float, url: httpx.URL) -> int:
+    size = 0
+    try:
+        with dest.open("wb") as out:
+            for chunk in response.iter_bytes():  # as received, so the deadline is checked per read
+                size += len(chunk)
+                if size > limit:
+                    raise FetchError(f"{_shown(url)} is over the {limit}-byte limit")
+                if time.monotonic() > deadline:  # per-read timeouts alone let a slow drip run forever
+                    raise FetchError(f"timed out fetching {_shown(url)}")
+                out.write(chunk)
+    except BaseException:
+        dest.unlink(missing_ok=True)  # never leave a partial file that looks like an input
+        raise
+    return size
+
+
+# --- POST (webhooks) ---------------------------------------------------------------------------
+
+
+def post(
+    url: str,
+    *,
+    content: bytes,
+    headers: dict[str, str],
+    timeout: float,
+    resolver: Resolver | None = None,
+) -> httpx.Response:
+    """POST content to url with the same address checks; redirects are not followed."""
+    target = _parse(url)
+    addresses = _validated_addresses(target, resolver or system_resolver)
+    try:
+        with _client(timeout) as client:
+            response = _send(client, "POST", target, addresses, headers=headers, content=content)
+            try:
+                body = b"".join(_capped(response.iter_bytes(), _POST_BODY_LIMIT))
+            finally:
+                response.close()
+    except httpx.HTTPError as exc:
+        raise _translate(exc, url) from exc
+    # A fresh, fully read Response; encoding headers are dropped because body is already decoded.
+    kept = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _BODY_FRAMING]
+    return httpx.Response(response.status_code, headers=kept, content=body, request=response.request)
+
+
+def _capped(chunks: Iterator[bytes], limit: int) -> Iterator[bytes]:
+    taken = 0
+    for chunk in chunks:
+        yield chunk[: limit - taken]
+        taken += len(chunk)
+        if taken >= limit:
+            return
+
+
+# --- Several at once ---------------------------------------------------------------------------
+
+
+def fetch_all(urls: list[str], dest_dir: Path, **kw: Any) -> list[Fetched]:
+    """Fetch urls in parallel into dest_dir as 000.ext, 001.ext…; order kept, first failure raises."""
+    if not urls:
+        return []
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    dests = [dest_dir / f"{index:03d}{_suffix(url)}" for index, url in enumerate(urls)]
+    # Leaving the with-block waits for downloads already running, so no thread writes after we return.
+    with ThreadPoolExecutor(max_workers=min(len(urls), _PARALLEL)) as pool:
+        futures = [pool.submit(fetch_to_file, url, dest, **kw) for url, dest in zip(urls, dests, strict=True)]
+        wait(futures, return_when=FIRST_EXCEPTION)
+        for future in futures:
+            error = future.exception() if future.done() else None
+            if error is not None:
+                for other in futures:
+                    other.cancel()
+                raise error
+        return [future.result() for future in futures]
+
+
+def _suffix(url: str) -> str:
+    try:
+        suffix = PurePosixPath(httpx.URL(url).path).suffix.lower()
+    except httpx.InvalidURL:
+        return ""
+    return suffix if _SUFFIX.match(suffix) else ""

@@ -1,0 +1,50 @@
+"""Image → Ken Burns video, NCA-compatible output without NCA's stretch, judder and jitter."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from reelgate.media.still import Still, inspect_still
+from reelgate.media.tools import local_input, run_ffmpeg
+from reelgate.media.zoom import ZoomPlan, plan_zoom, zoom_filter_graph
+
+# veryfast + CRF 20 beats NCA's default medium + CRF 23 on fidelity at about the same size (bench/).
+X264_PRESET = "veryfast"
+X264_CRF = 20
+
+
+def render_image_video(image: Path, out: Path, *, length: float, frame_rate: int, zoom_speed: float) -> None:
+    """Render `image` as an H.264 mp4 zooming from 1.0 to 1 + zoom_speed/100 × length; no audio."""
+    still = inspect_still(image)
+    plan = plan_zoom(still.size, still.orientation, length=length, frame_rate=frame_rate, zoom_speed=zoom_speed)
+    run_ffmpeg(image_video_args(still, plan, out))
+
+
+def image_video_args(still: Still, plan: ZoomPlan, out: Path) -> list[str]:
+    """The ffmpeg arguments: one decode of the still, no `-loop 1`, EXIF applied by our own filters."""
+    return [
+        "-noautorotate",
+        *local_input(still.path, demuxer=still.demuxer),
+        "-filter_complex",
+        zoom_filter_graph(plan),
+        "-map",
+        "[video]",
+        "-an",
+        *encoder_args(plan.frame_rate),
+        "-frames:v",
+        str(plan.frames),
+        "-movflags",
+        "+faststart",
+        str(out),
+    ]
+
+
+def encoder_args(frame_rate: int) -> list[str]:
+    return [
+        "-c:v", "libx264",
+        "-preset", X264_PRESET,
+        "-crf", str(X264_CRF),
+        "-pix_fmt", "yuv420p",
+        "-r", str(frame_rate),
+        "-fps_mode", "cfr",
+    ]  # fmt: skip

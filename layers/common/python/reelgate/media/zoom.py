@@ -1,0 +1,139 @@
+"""Ken Burns geometry as pure logic: canvas, fill-and-crop, frame maths and the zoom filter graph.
+
+The zoom is a per-frame sub-pixel resample (ffmpeg `perspective`, evaluated per frame) of a still
+that was decoded and scaled once, so it needs neither zoompan's 25 fps clock nor its integer crop.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+LANDSCAPE = (1920, 1080)
+PORTRAIT = (1080, 1920)
+# Lossless EXIF orientation → ffmpeg filters that show the picture upright (EXIF 2.3, tag 0x0112).
+ORIENTATION_FILTERS: dict[int, tuple[str, ...]] = {
+    1: (),
+    2: ("hflip",),
+    3: ("hflip", "vflip"),
+    4: ("vflip",),
+    5: ("transpose=cclock_flip",),
+    6: ("transpose=clock",),
+    7: ("transpose=clock_flip",),
+    8: ("transpose=cclock",),
+}
+# The still is kept this much larger than the canvas so zooming in never magnifies pixels (cost-capped).
+MAX_DETAIL = 1.25
+
+
+def canvas_for(width: int, height: int) -> tuple[int, int]:
+    """NCA's rule: landscape (width > height) → 1920x1080, else (square included) → 1080x1920."""
+    return LANDSCAPE if width > height else PORTRAIT
+
+
+def upright_size(width: int, height: int, orientation: int) -> tuple[int, int]:
+    """Stored size → displayed size: orientations 5–8 swap width and height."""
+    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+
+
+def frame_count(length: float, frame_rate: int) -> int:
+    """round(length × frame_rate), halves up, at least one frame."""
+    return max(1, math.floor(length * frame_rate + 0.5))
+
+
+def final_zoom(zoom_speed: float, length: float) -> float:
+    """zoom_speed is the API's 0–100; NCA divides by 100: zoom = 1 + zoom_speed/100 × length."""
+    return 1 + zoom_speed / 100 * length
+
+
+def zoom_at(frame: int, frames: int, target: float) -> float:
+    """Linear zoom: exactly 1.0 on the first frame and `target` on the last."""
+    return 1.0 if frames < 2 else 1 + (target - 1) * frame / (frames - 1)
+
+
+def even(value: float) -> int:
+    return max(2, 2 * math.ceil(value / 2))
+
+
+def fill_size(source: tuple[int, int], target: tuple[int, int]) -> tuple[int, int]:
+    """Smallest size with the source's aspect ratio that covers target (scale to fill, never stretch)."""
+    (sw, sh), (tw, th) = source, target
+    factor = max(tw / sw, th / sh)
+    return max(tw, round(sw * factor)), max(th, round(sh * factor))
+
+
+@dataclass(frozen=True)
+class ZoomPlan:
+    source: tuple[int, int]  # upright size of the still
+    orientation: int
+    frames: int
+    frame_rate: int
+    target_zoom: float
+
+    @property
+    def canvas(self) -> tuple[int, int]:
+        return canvas_for(*self.source)
+
+    @property
+    def detail(self) -> float:
+        """How much larger than the canvas the still is kept: up to the final zoom, capped."""
+        return min(max(self.target_zoom, 1.0), MAX_DETAIL)
+
+    @property
+    def base(self) -> tuple[int, int]:
+        width, height = self.canvas
+        return even(width * self.detail), even(height * self.detail)
+
+
+def plan_zoom(
+    source: tuple[int, int], orientation: int, *, length: float, frame_rate: int, zoom_speed: float
+) -> ZoomPlan:
+    return ZoomPlan(
+        source=source,
+        orientation=orientation,
+        frames=frame_count(length, frame_rate),
+        frame_rate=frame_rate,
+        target_zoom=final_zoom(zoom_speed, length),
+    )
+
+
+def zoom_expression(plan: ZoomPlan) -> str:
+    """The zoom of the current frame; perspective's `in` counts frames from 1."""
+    if plan.frames < 2:
+        return "1"
+    return f"(1+{plan.target_zoom - 1!r}*(in-1)/{plan.frames - 1})"
+
+
+def perspective_filter(plan: ZoomPlan) -> str:
+    """Centre window of size base/zoom, mapped onto the whole frame with sub-pixel accuracy.
+
+    Pixel centres sit at i + 0.5, so the window's left edge in sample units is (W-1)/2·(1 - 1/z).
+    """
+    z = zoom_expression(plan)
+    left, top = f"(W-1)/2*(1-1/{z})", f"(H-1)/2*(1-1/{z})"
+    right, bottom = f"{left}+W/{z}", f"{top}+H/{z}"
+    corners = f"x0='{left}':y0='{top}':x1='{right}':y1='{top}':x2='{left}':y2='{bottom}':x3='{right}':y3='{bottom}'"
+    return f"perspective={corners}:interpolation=linear:eval=frame"
+
+
+def zoom_filter_graph(plan: ZoomPlan) -> str:
+    """Decode once → upright → fill+crop → loop in-graph → sub-pixel zoom → canvas, constant rate."""
+    base_w, base_h = plan.base
+    fill_w, fill_h = fill_size(plan.source, plan.base)
+    canvas_w, canvas_h = plan.canvas
+    steps = [
+        "trim=end_frame=1",  # animated WebP/PNG: the first picture only
+        *ORIENTATION_FILTERS[plan.orientation],
+        f"scale={fill_w}:{fill_h}:flags=lanczos:out_range=limited",  # studio range, like every player expects
+        f"crop={base_w}:{base_h}:(iw-{base_w})/2:(ih-{base_h})/2",
+        "format=yuv420p",
+        "setsar=1",
+        f"loop=loop={plan.frames - 1}:size=1:start=0",
+        f"settb=1/{plan.frame_rate}",
+        "setpts=N",
+        perspective_filter(plan),
+    ]
+    if plan.base != plan.canvas:
+        steps.append(f"scale={canvas_w}:{canvas_h}:flags=bicubic")
+    steps.append(f"fps={plan.frame_rate}")
+    return f"[0:v]{','.join(steps)}[video]"

@@ -1,0 +1,111 @@
+"""HTTP adapter of the mobile API: bodies in, the spec's answers and error tables out."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import PurePath
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+
+from reelgate import aws, multipart
+from reelgate.http import raw_body
+from reelgate.jobs import JobStore
+from reelgate.mobile.access import Entitlements, Limits
+from reelgate.mobile.apps import AppRegistry
+from reelgate.mobile.errors import INTERNAL, INVALID_PARAMETER, ApiError
+from reelgate.mobile.generation import Generations
+from reelgate.mobile.requests import IMAGE_TYPES, Image
+from reelgate.mobile.service import MobileApi
+from reelgate.mobile.webhook import apply_event
+from reelgate.observability import logger
+from reelgate.providers.apphud import ApphudClient
+from reelgate.providers.pixverse import PixverseClient
+from reelgate.secrets import pixverse_api_key, resolve_secret
+from reelgate.settings import Settings, get_settings
+from reelgate.storage import MediaStore
+
+
+def _pixverse(s: Settings) -> PixverseClient:
+    return PixverseClient(s.pixverse_base_url, pixverse_api_key(s), timeout=s.pixverse_timeout_seconds,
+                          max_retries=s.pixverse_max_retries, retry_base_seconds=s.pixverse_retry_base_seconds)
+
+
+def _media(s: Settings) -> MediaStore:
+    return MediaStore(aws.client("s3"), s.media_bucket, public_base_url=s.public_base_url,
+                      presign_seconds=s.presign_seconds)
+
+
+@cache
+def mobile() -> MobileApi:
+    """The composition root of the API functions."""
+    s = get_settings()
+    state = aws.table(s.state_table)
+    return MobileApi(
+        apps=AppRegistry(state),
+        entitlements=Entitlements(state, ApphudClient(s.apphud_base_url, timeout=s.apphud_timeout_seconds),
+                                  cache_seconds=s.entitlement_cache_seconds),
+        limits=Limits(aws.client("dynamodb"), s.state_table), jobs=JobStore(aws.table(s.jobs_table)),
+        media=_media(s), pixverse=lambda: _pixverse(s), sfn=aws.client("stepfunctions"), settings=s,
+    )
+
+
+@cache
+def generations() -> Generations:
+    """The composition root of the flow's task functions."""
+    s = get_settings()
+    return Generations(jobs=JobStore(aws.table(s.jobs_table)), limits=Limits(aws.client("dynamodb"), s.state_table),
+                       media=_media(s), pixverse=lambda: _pixverse(s), events_client=aws.client("events"), settings=s)
+
+
+def plain_json(status: int, body: Any) -> Response:
+    return Response(status_code=status, content_type="application/json", body=json.dumps(body))
+
+
+def answer(body: dict[str, Any]) -> Response:
+    return plain_json(200, body)
+
+
+def apphud_event(token: str | None, body: Any) -> dict[str, Any]:
+    s = get_settings()
+    api = mobile()
+    return apply_event(api.apps, api.entitlements, token,
+                       resolve_secret(s.apphud_webhook_token, s.apphud_webhook_token_secret), body)
+
+
+def resolver(*, submit: bool) -> APIGatewayRestResolver:
+    """A router whose errors answer {code, message} (+ "video_id": null on the submit endpoints)."""
+    app = APIGatewayRestResolver()
+    extra = {"video_id": None} if submit else {}
+
+    @app.exception_handler(ApiError)
+    def _api_error(exc: ApiError) -> Response:
+        return plain_json(exc.status, {"code": exc.code, "message": exc.message} | extra)
+
+    @app.exception_handler(Exception)
+    def _failed(exc: Exception) -> Response:
+        logger.exception("request failed")
+        return plain_json(500, {"code": INTERNAL, "message": f"internal error: {type(exc).__name__}"} | extra)
+
+    return app
+
+
+def json_body(app: APIGatewayRestResolver) -> Any:
+    try:
+        return json.loads(app.current_event.body or "")
+    except ValueError as exc:
+        raise ApiError(INVALID_PARAMETER, "invalid parameter: the body is not valid JSON") from exc
+
+
+def form_body(app: APIGatewayRestResolver) -> tuple[dict[str, str], Image | None]:
+    event = app.current_event
+    try:
+        form = multipart.parse(event.headers.get("content-type"), raw_body(event.raw_event))
+    except multipart.InvalidForm as exc:
+        raise ApiError(INVALID_PARAMETER, f"invalid parameter: {exc}") from exc
+    upload = form.files.get("image")
+    if upload is None:
+        return form.fields, None
+    extension = PurePath(upload.filename).suffix.lower()
+    return form.fields, Image(upload.data, upload.filename or "image", IMAGE_TYPES.get(extension, ""), extension)

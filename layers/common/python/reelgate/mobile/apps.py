@@ -1,0 +1,77 @@
+"""Registered apps: their Apphud key (a secret reference), Pixverse defaults and per-user limits."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from reelgate.dynamo import from_dynamo, to_dynamo
+
+PREFIX = "app#"
+DEV_BUNDLE_ID = "com.example.app"
+
+
+class PixverseDefaults(BaseModel):
+    model: str = "v4.5"
+    quality: Literal["360p", "540p", "720p", "1080p"] = "540p"
+    duration: int = Field(5, ge=1, le=15)
+    aspect_ratio: str = "16:9"
+    motion_mode: Literal["normal", "fast"] = "normal"
+
+
+class App(BaseModel):
+    bundle_id: str
+    # Where the app's Apphud api_key lives: "secret:<Secrets Manager name or ARN>" or "env:<VARIABLE>".
+    apphud_key_ref: str
+    apphud_environment: Literal["production", "sandbox"] | None = "production"
+    pixverse: PixverseDefaults = Field(default_factory=PixverseDefaults)
+    monthly_generations: int = Field(100, ge=0)  # per user per calendar month (UTC); 0 = none allowed
+    concurrent_generations: int = Field(2, ge=1)  # per user
+
+
+class AppRegistry:
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def get(self, bundle_id: str) -> App | None:
+        item = self._table.get_item(Key={"pk": PREFIX + bundle_id}).get("Item")
+        return App.model_validate(from_dynamo(item["app"])) if item else None
+
+    def put(self, app: App) -> App:
+        self._table.put_item(Item={"pk": PREFIX + app.bundle_id, "app": to_dynamo(app.model_dump(mode="json"))})
+        return app
+
+    def list(self) -> list[App]:
+        page = self._table.scan(FilterExpression="begins_with(pk, :p)", ExpressionAttributeValues={":p": PREFIX})
+        return [App.model_validate(from_dynamo(item["app"])) for item in page.get("Items", [])]
+
+
+def register_development_app(table: Any, apphud_key_ref: str) -> str:
+    AppRegistry(table).put(App(bundle_id=DEV_BUNDLE_ID, apphud_key_ref=apphud_key_ref, apphud_environment=None))
+    return DEV_BUNDLE_ID
+
+
+def add_app_commands(groups: Any) -> None:
+    apps = groups.add_parser("apps").add_subparsers(dest="action", required=True)
+    put = apps.add_parser("put", help="register an app or replace its configuration")
+    put.add_argument("bundle_id")
+    put.add_argument("--apphud-key-ref", required=True, help='"secret:<name or ARN>" or "env:<VARIABLE>"')
+    put.add_argument("--apphud-environment", choices=["production", "sandbox", "any"], default="production")
+    for name, default in PixverseDefaults().model_dump().items():
+        put.add_argument(f"--{name.replace('_', '-')}", default=default, type=type(default))
+    put.add_argument("--monthly-generations", type=int, default=100)
+    put.add_argument("--concurrent-generations", type=int, default=2)
+    apps.add_parser("list")
+
+
+def run_app_command(registry: AppRegistry, args: argparse.Namespace) -> Any:
+    if args.action == "list":
+        return [app.model_dump() for app in registry.list()]
+    defaults = PixverseDefaults.model_validate({name: getattr(args, name) for name in PixverseDefaults.model_fields})
+    app = App(bundle_id=args.bundle_id, apphud_key_ref=args.apphud_key_ref,
+              apphud_environment=None if args.apphud_environment == "any" else args.apphud_environment,
+              pixverse=defaults, monthly_generations=args.monthly_generations,
+              concurrent_generations=args.concurrent_generations)
+    return registry.put(app).model_dump()

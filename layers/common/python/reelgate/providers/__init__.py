@@ -1,0 +1,1 @@
+"""Upstream provider clients (Pixverse, Apphud): typed, injected httpx clients, no AWS calls."""

@@ -1,0 +1,1 @@
+"""The video toolkit: an NCA-compatible API over Reelgate's own FFmpeg pipeline."""

@@ -1,0 +1,87 @@
+"""HTTP adapter of the toolkit: API key check, JSON body, domain answers and errors in NCA's shapes."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+
+from reelgate import aws
+from reelgate.jobs import JobStore
+from reelgate.observability import logger
+from reelgate.settings import get_settings
+from reelgate.storage import MediaStore
+from reelgate.toolkit.keys import ApiKey, ApiKeys
+from reelgate.toolkit.ledger import Ledger
+from reelgate.toolkit.schemas import InvalidPayload
+from reelgate.toolkit.service import Answer, Toolkit
+
+
+class Unauthorized(Exception):
+    pass
+
+
+@cache
+def toolkit() -> Toolkit:
+    """The composition root: the toolkit wired to this deployment's tables, bucket and flow."""
+    s = get_settings()
+    return Toolkit(
+        jobs=JobStore(aws.table(s.jobs_table), ttl_days=s.job_ttl_days),
+        keys=ApiKeys(aws.table(s.state_table)),
+        ledger=Ledger(aws.client("dynamodb"), jobs_table=s.jobs_table, state_table=s.state_table,
+                      max_queue_length=s.max_queue_length),
+        media=MediaStore(aws.client("s3"), s.media_bucket, public_base_url=s.public_base_url,
+                         presign_seconds=s.presign_seconds),
+        sfn=aws.client("stepfunctions"),
+        settings=s,
+    )
+
+
+def _json(status: int, body: Any) -> Response:
+    return Response(status_code=status, content_type="application/json", body=json.dumps(body))
+
+
+def answer(result: Answer) -> Response:
+    return _json(result.status, result.body)
+
+
+def resolver(failure: str) -> APIGatewayRestResolver:
+    """A router whose errors answer as NCA does; `failure` prefixes unexpected errors (HTTP 500)."""
+    app = APIGatewayRestResolver()
+
+    @app.exception_handler(Unauthorized)
+    def _unauthorized(_: Unauthorized) -> Response:
+        return _json(401, {"code": 401, "message": "Unauthorized"})
+
+    @app.exception_handler(InvalidPayload)
+    def _invalid(exc: InvalidPayload) -> Response:
+        return _json(400, {"code": 400, "message": f"Invalid request payload: {exc}"})
+
+    @app.exception_handler(Exception)
+    def _failed(exc: Exception) -> Response:
+        logger.exception("request failed")
+        return _json(500, {"code": 500, "message": f"{failure}: {exc}"})
+
+    return app
+
+
+def authenticate(app: APIGatewayRestResolver) -> ApiKey:
+    """The caller's key; checked before the body is even read."""
+    key = toolkit().keys.authenticate(app.current_event.headers.get("x-api-key"))
+    if key is None:
+        raise Unauthorized
+    return key
+
+
+def json_body(app: APIGatewayRestResolver, *, optional: bool = False) -> Any:
+    raw = app.current_event.body
+    if not raw:
+        if optional:
+            return {}
+        raise InvalidPayload("the body must be a JSON object")
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise InvalidPayload(f"the body is not valid JSON ({exc.args[0]})") from exc

@@ -1,0 +1,63 @@
+"""NCA's response envelope, field for field, and the 202 / 429 answers that share its fields."""
+
+from __future__ import annotations
+
+import os
+import zlib
+from typing import Any
+
+from reelgate.jobs import Job
+
+
+def queue_id(flow_arn: str) -> int:
+    # NCA reports the id of its in-process queue; ours is the flow, so a stable number derived from it.
+    return zlib.crc32(flow_arn.encode("utf-8"))
+
+
+def envelope(*, endpoint: str, code: int, request_id: str | None, job_id: str, response: Any, message: Any,
+             timings: dict[str, float], flow_arn: str, queue_length: int, build_number: str) -> dict[str, Any]:
+    return {
+        "endpoint": endpoint,
+        "code": code,
+        "id": request_id,
+        "job_id": job_id,
+        "response": response,
+        "message": message,
+        "run_time": round(timings.get("run_time", 0.0), 3),
+        "queue_time": round(timings.get("queue_time", 0.0), 3),
+        "total_time": round(timings.get("total_time", 0.0), 3),
+        "pid": os.getpid(),
+        "queue_id": queue_id(flow_arn),
+        "queue_length": queue_length,
+        "build_number": build_number,
+    }
+
+
+def accepted(job: Job, *, flow_arn: str, max_queue_length: int, queue_length: int, build_number: str) -> dict[str, Any]:
+    """The 202 answer of a job that runs on: NCA's shape (no endpoint, no response, no times)."""
+    return {
+        "code": 202,
+        "id": job.input.get("id"),
+        "job_id": job.job_id,
+        "message": "processing",
+        "pid": os.getpid(),
+        "queue_id": queue_id(flow_arn),
+        "max_queue_length": max_queue_length or "unlimited",
+        "queue_length": queue_length,
+        "build_number": build_number,
+    }
+
+
+def rejected(*, code: int, message: str, request_id: str | None, job_id: str, flow_arn: str, queue_length: int,
+             build_number: str) -> dict[str, Any]:
+    """429 / 402 answers: NCA's 429 shape."""
+    return {
+        "code": code,
+        "id": request_id,
+        "job_id": job_id,
+        "message": message,
+        "pid": os.getpid(),
+        "queue_id": queue_id(flow_arn),
+        "queue_length": queue_length,
+        "build_number": build_number,
+    }

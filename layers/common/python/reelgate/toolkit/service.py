@@ -1,0 +1,128 @@
+"""Toolkit requests: admit (credits, queue slot, job), start the flow, wait or answer 202, report status."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from reelgate import flows
+from reelgate.errors import InsufficientCredits, QueueFull
+from reelgate.jobs import Job, JobStatus, JobStore
+from reelgate.settings import Settings
+from reelgate.storage import MediaStore
+from reelgate.toolkit import envelope
+from reelgate.toolkit.keys import ApiKey, ApiKeys
+from reelgate.toolkit.ledger import Ledger
+from reelgate.toolkit.schemas import CONCATENATE, IMAGE_TO_VIDEO, validate
+
+
+@dataclass(frozen=True)
+class Operation:
+    endpoint: str
+    kind: str
+    schema: dict[str, Any]
+
+
+IMAGE_TO_VIDEO_OP = Operation("/v1/image/convert/video", "toolkit.image_to_video", IMAGE_TO_VIDEO)
+CONCATENATE_OP = Operation("/v1/video/concatenate", "toolkit.concatenate", CONCATENATE)
+NCA_STATUS = {JobStatus.QUEUED: "queued", JobStatus.RUNNING: "running",
+              JobStatus.SUCCEEDED: "done", JobStatus.FAILED: "done"}
+
+
+@dataclass
+class Answer:
+    status: int
+    body: dict[str, Any]
+
+
+class Toolkit:
+    def __init__(self, *, jobs: JobStore, keys: ApiKeys, ledger: Ledger, media: MediaStore, sfn: Any,
+                 settings: Settings, sleep: Any = time.sleep) -> None:
+        self.jobs, self.keys, self.ledger, self.media = jobs, keys, ledger, media
+        self._sfn, self._settings, self._sleep = sfn, settings, sleep
+
+    @property
+    def flow_sfn(self) -> Any:
+        return self._sfn
+
+    @property
+    def flow_arn(self) -> str:
+        return self._settings.toolkit_flow_arn
+
+    def price(self, op: Operation) -> int:
+        s = self._settings
+        return s.price_image_to_video if op is IMAGE_TO_VIDEO_OP else s.price_concatenate
+
+    def submit(self, key: ApiKey, op: Operation, payload: Any) -> Answer:
+        data = validate(op.schema, payload)
+        job = Job(kind=op.kind, owner=key.owner, input=data | {"endpoint": op.endpoint}, cost=self.price(op))
+        try:
+            self.ledger.admit(job, key, job.cost)
+        except (InsufficientCredits, QueueFull) as exc:
+            code = 402 if isinstance(exc, InsufficientCredits) else 429
+            return Answer(code, self._rejected(code, str(exc), job))
+        try:
+            flows.start(self._sfn, self._settings.toolkit_flow_arn, job.job_id, {"job_id": job.job_id})
+        except Exception as exc:
+            self.ledger.settle(job, JobStatus.FAILED, refund=job.cost, error=f"could not start the job: {exc}")
+            raise
+        if "webhook_url" not in data:
+            job = self.wait(job.job_id, self._settings.api_wait_seconds)
+            if job.status.terminal:
+                body = self.job_envelope(job)
+                return Answer(body["code"], body)
+        return Answer(202, envelope.accepted(
+            job, flow_arn=self._settings.toolkit_flow_arn, max_queue_length=self.ledger.max_queue_length,
+            queue_length=self.ledger.queue_length(), build_number=self._settings.build_number))
+
+    def wait(self, job_id: str, budget: float, interval: float = 0.2) -> Job:
+        deadline = time.monotonic() + budget
+        while True:
+            job = self.jobs.get(job_id)
+            if job is None or job.status.terminal or time.monotonic() + interval > deadline:
+                assert job is not None, f"job {job_id} vanished"
+                return job
+            self._sleep(interval)
+
+    def job_envelope(self, job: Job) -> dict[str, Any]:
+        """The envelope of a job as NCA reports it: 200 + output URL, or 500 + the failure."""
+        output = job.output or {}
+        succeeded = job.status is JobStatus.SUCCEEDED
+        return envelope.envelope(
+            endpoint=job.input.get("endpoint", ""), code=200 if succeeded else 500, request_id=job.input.get("id"),
+            job_id=job.job_id, response=self.media.url(output["output_key"]) if succeeded else None,
+            message="success" if succeeded else job.error, timings=output, flow_arn=self._settings.toolkit_flow_arn,
+            queue_length=self.ledger.queue_length(), build_number=self._settings.build_number)
+
+    def status(self, key: ApiKey, job_id: str) -> Answer:
+        job = self.jobs.get(job_id)
+        if job is None or job.owner != key.owner or not job.kind.startswith("toolkit."):
+            return Answer(404, {"error": "Job not found", "job_id": job_id})
+        inner = {"job_status": NCA_STATUS[job.status], "job_id": job.job_id,
+                 "queue_id": envelope.queue_id(self._settings.toolkit_flow_arn), "process_id": None,
+                 "response": self.job_envelope(job) if job.status.terminal else None}
+        inner["process_id"] = inner["response"]["pid"] if inner["response"] else None
+        return Answer(200, self._own_envelope("/v1/toolkit/job/status", inner))
+
+    def recent(self, key: ApiKey, since_seconds: float) -> Answer:
+        since = datetime.now(UTC) - timedelta(seconds=since_seconds)
+        jobs = self.jobs.list_by_owner(key.owner, since)
+        statuses = {job.job_id: NCA_STATUS[job.status] for job in jobs if job.kind.startswith("toolkit.")}
+        return Answer(200, self._own_envelope("/v1/toolkit/jobs/status", statuses))
+
+    def authenticated(self) -> Answer:
+        return Answer(200, self._own_envelope("/v1/toolkit/authenticate", "Authorized"))
+
+    def _own_envelope(self, endpoint: str, response: Any) -> dict[str, Any]:
+        # Status calls answer synchronously with an envelope of their own (NCA mints them a job id too).
+        return envelope.envelope(
+            endpoint=endpoint, code=200, request_id=None, job_id=Job(kind="", owner="").job_id, response=response,
+            message="success", timings={}, flow_arn=self._settings.toolkit_flow_arn,
+            queue_length=self.ledger.queue_length(), build_number=self._settings.build_number)
+
+    def _rejected(self, code: int, message: str, job: Job) -> dict[str, Any]:
+        return envelope.rejected(code=code, message=message, request_id=job.input.get("id"), job_id=job.job_id,
+                                 flow_arn=self._settings.toolkit_flow_arn, queue_length=self.ledger.queue_length(),
+                                 build_number=self._settings.build_number)

@@ -1,0 +1,84 @@
+"""Integration fixtures: an emulated AWS account (moto in-process) with Reelgate's resources,
+Step Functions executed by moto's ASL interpreter and Lambda tasks routed to the real handlers."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from infra.local import moto_lambda
+from infra.local.provision import Names, provision
+
+
+@dataclass
+class Cloud:
+    env: dict[str, str]
+    session: Any
+
+    def client(self, name: str) -> Any:
+        return self.session.client(name)
+
+
+def _reset_caches() -> None:
+    from reelgate import aws
+    from reelgate.settings import get_settings
+    from reelgate.toolkit import api
+
+    get_settings.cache_clear()
+    aws.reset()
+    api.toolkit.cache_clear()
+
+
+@pytest.fixture
+def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        moto_lambda.install()
+        try:
+            env = provision(boto3.Session(), Names("jobs", "state", "media"))
+            for key, value in env.items():
+                monkeypatch.setenv(key, value)
+            monkeypatch.setenv("REELGATE_WEBHOOK_BACKOFF_SECONDS", "0.01")
+            _reset_caches()
+            yield Cloud(env=env, session=boto3.Session())
+        finally:
+            moto_lambda.uninstall()
+            _reset_caches()
+
+
+@dataclass
+class FileServer:
+    root: Path
+    base_url: str
+    host_port: str
+
+
+@pytest.fixture
+def file_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FileServer]:
+    """Static files over real HTTP on 127.0.0.1, allowlisted for the safe fetcher."""
+    root = tmp_path / "www"
+    root.mkdir()
+    handler = partial(_QuietHandler, directory=str(root))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    host_port = f"127.0.0.1:{server.server_address[1]}"
+    monkeypatch.setenv("REELGATE_URL_ALLOWLIST", host_port)
+    _reset_caches()
+    try:
+        yield FileServer(root, f"http://{host_port}", host_port)
+    finally:
+        server.shutdown()
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
