@@ -34,20 +34,20 @@ class ReelgateStack(Stack):
         layer_sources: LayerSources | None = None, **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        data = Data(self, "Data", stage=stage)
-        media = Media(self, "Media", stage=stage)
-        integrations = Integrations(self, "Integrations", stage=stage)
-        layers = SharedLayers(self, "Layers", sources=layer_sources or LayerSources())
+        self.data = data = Data(self, "Data", stage=stage)
+        self.media = media = Media(self, "Media", stage=stage)
+        self.integrations = integrations = Integrations(self, "Integrations", stage=stage)
+        self.layers = layers = SharedLayers(self, "Layers", sources=layer_sources or LayerSources())
         targets = GrantTargets(
             jobs=data.jobs, jobs_index=data.jobs_owner_index, state=data.state, media=media.bucket,
             bus=integrations.bus, secrets=integrations.secrets,
         )
-        functions = Functions(self, "Functions", stage=stage, targets=targets, layers=layers)
-        flows = Flows(self, "Flows", stage=stage, functions=functions.by_name)
+        self.functions = functions = Functions(self, "Functions", stage=stage, targets=targets, layers=layers)
+        self.flows = flows = Flows(self, "Flows", stage=stage, functions=functions.by_name)
         functions.connect_flows(flows.machines)
         self._connect_s3_triggers(media.bucket, functions)
-        api = Api(self, "Api", stage=stage, functions=functions.by_name)
-        Observability(self, "Observability", stage=stage, functions=functions.by_name,
+        self.api = api = Api(self, "Api", stage=stage, functions=functions.by_name)
+        self.observability = Observability(self, "Observability", stage=stage, functions=functions.by_name,
                       machines=flows.machines, api=api.rest_api)
         Tags.of(self).add("service", SERVICE)
         Tags.of(self).add("stage", stage.name)

@@ -283,9 +283,7 @@ def test_follows_a_safe_redirect(allow: Any, site: Site, tmp_path: Path) -> None
     assert got.path.read_bytes() == PNG
 
 
-def test_redirect_to_a_private_address_is_refused(
-    allow: Any, site: Site, tmp_path: Path, network: FakeNetwork
-) -> None:
+def test_redirect_to_a_private_address_is_refused(allow: Any, site: Site, tmp_path: Path, network: FakeNetwork) -> None:
     site.routes["/go"] = redirect("http://10.0.0.1/x")
 
     with pytest.raises(UnsafeURL, match=r"10\.0\.0\.1, a private address"):
@@ -328,9 +326,7 @@ def test_non_allowlisted_loopback_is_refused(settings_env: Any, other_site: Site
     assert other_site.requests == []
 
 
-def test_a_hostname_resolving_to_loopback_is_refused(
-    settings_env: Any, other_site: Site, tmp_path: Path
-) -> None:
+def test_a_hostname_resolving_to_loopback_is_refused(settings_env: Any, other_site: Site, tmp_path: Path) -> None:
     url = other_site.url("/", host="internal.example")
 
     with pytest.raises(UnsafeURL, match=r"internal\.example resolves to 127\.0\.0\.1, a loopback address"):
@@ -340,9 +336,7 @@ def test_a_hostname_resolving_to_loopback_is_refused(
 
 def test_any_unsafe_address_in_the_answer_refuses_the_host(settings_env: Any, tmp_path: Path) -> None:
     with pytest.raises(UnsafeURL, match=r"169\.254\.169\.254, a cloud metadata service address"):
-        fetch_to_file(
-            "http://mixed.example/x", tmp_path / "x", resolver=lambda h, p: [PUBLIC_IP, "169.254.169.254"]
-        )
+        fetch_to_file("http://mixed.example/x", tmp_path / "x", resolver=lambda h, p: [PUBLIC_IP, "169.254.169.254"])
 
 
 def test_connects_to_the_validated_ip_with_the_original_host_header(
@@ -351,9 +345,7 @@ def test_connects_to_the_validated_ip_with_the_original_host_header(
     site.routes["/a.png"] = reply(PNG)
     network.routes[(PUBLIC_IP, site.port)] = ("127.0.0.1", site.port)  # PUBLIC_IP "is" this server
 
-    got = fetch_to_file(
-        site.url("/a.png", host="media.example"), tmp_path / "a", resolver=lambda h, p: [PUBLIC_IP]
-    )
+    got = fetch_to_file(site.url("/a.png", host="media.example"), tmp_path / "a", resolver=lambda h, p: [PUBLIC_IP])
 
     assert got.path.read_bytes() == PNG
     assert got.final_url == f"http://media.example:{site.port}/a.png"

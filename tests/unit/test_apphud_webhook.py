@@ -22,7 +22,8 @@ def body(app: dict[str, Any], subscriptions: Any = None, event: str = "subscript
 
 def test_ios_webhook_routes_by_bundle_id() -> None:
     parsed = parse_webhook(body({"uid": "a", "bundle_id": "com.example.app", "package_name": None}))
-    assert (parsed.bundle_id, parsed.user_id, parsed.event_name) == ("com.example.app", "user123", "subscription_started")
+    routed = (parsed.bundle_id, parsed.user_id, parsed.event_name)
+    assert routed == ("com.example.app", "user123", "subscription_started")
     assert has_active_entitlement(parsed.subscriptions, environment=None, now=datetime.now(UTC))
 
 

@@ -97,17 +97,13 @@ def test_public_addresses_pass(address: str) -> None:
         ("http://example.com:99999/", "invalid URL"),
     ],
 )
-def test_malformed_or_non_http_urls_are_refused(
-    settings_env: Any, tmp_path: Path, url: str, message: str
-) -> None:
+def test_malformed_or_non_http_urls_are_refused(settings_env: Any, tmp_path: Path, url: str, message: str) -> None:
     with pytest.raises(UnsafeURL, match=message):
         fetch_to_file(url, tmp_path / "x")
 
 
 @pytest.mark.parametrize("answer", [["10.0.0.7"], ["8.8.8.8", "::1"], ["::ffff:169.254.169.254"]])
-def test_a_host_is_refused_before_any_connection(
-    settings_env: Any, tmp_path: Path, answer: list[str]
-) -> None:
+def test_a_host_is_refused_before_any_connection(settings_env: Any, tmp_path: Path, answer: list[str]) -> None:
     with pytest.raises(UnsafeURL, match=r"cdn\.example resolves to"):
         fetch_to_file("https://cdn.example/a.png", tmp_path / "a", resolver=lambda host, port: answer)
     with pytest.raises(UnsafeURL, match=r"cdn\.example resolves to"):

@@ -246,3 +246,15 @@ def test_custom_transient_codes_replace_the_defaults(make_client, sleeps) -> Non
     upstream = Upstream(err(500044), ok({"video_id": 1}))
     assert t2v(make_client(upstream, transient_codes=frozenset({500044}))) == 1
     assert len(sleeps) == 1
+
+
+def test_from_settings_applies_the_configured_limits(sleeps) -> None:
+    from reelgate.settings import Settings
+
+    settings = Settings(pixverse_base_url=BASE, pixverse_max_retries=1, pixverse_max_retry_after_seconds=4.0)
+    upstream = Upstream(httpx.Response(429), httpx.Response(429))
+    http = httpx.Client(transport=httpx.MockTransport(upstream))
+    client = PixverseClient.from_settings(settings, "k", http=http, sleep=sleeps.append)
+    with pytest.raises(PixverseError):
+        t2v(client)
+    assert sleeps == [4.0] and str(upstream.requests[0].url).startswith(BASE)

@@ -209,7 +209,7 @@ def _send(
         return client.send(client.build_request(method, url, headers=headers, content=content), stream=True)
     # Pinning: the URL names the IP literal, Host keeps the name, and sni_hostname makes TLS send SNI
     # and verify the certificate for the name, so no second DNS lookup can happen.
-    pinned = headers
+    pinned = {**headers, "Host": url.netloc.decode("ascii")}
     sni = {"sni_hostname": url.raw_host.decode("ascii")}
 
     def to(address: str) -> httpx.Request:
@@ -263,9 +263,7 @@ def fetch_to_file(
     return Fetched(path=dest, content_type=content_type, size=size, final_url=str(final))
 
 
-def _get(
-    client: httpx.Client, url: str, resolver: Resolver, max_redirects: int
-) -> tuple[httpx.Response, httpx.URL]:
+def _get(client: httpx.Client, url: str, resolver: Resolver, max_redirects: int) -> tuple[httpx.Response, httpx.URL]:
     current = _parse(url)
     # identity: media is already compressed, and a gzip bomb cannot expand past the byte cap.
     headers = {"Accept-Encoding": "identity", "User-Agent": "Reelgate-Fetch/1"}
@@ -283,9 +281,7 @@ def _get(
     raise FetchError(f"more than {max_redirects} redirects fetching {_shown(_parse(url))}")
 
 
-def _check_response(
-    response: httpx.Response, url: httpx.URL, allowed_types: tuple[str, ...], limit: int
-) -> str:
+def _check_response(response: httpx.Response, url: httpx.URL, allowed_types: tuple[str, ...], limit: int) -> str:
     if not 200 <= response.status_code < 300:
         raise FetchError(f"{_shown(url)} answered HTTP {response.status_code}", status=response.status_code)
     length = response.headers.get("content-length", "")

@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     pixverse_timeout_seconds: float = Field(30.0, gt=0)
     pixverse_max_retries: int = Field(3, ge=0, le=10)
     pixverse_retry_base_seconds: float = Field(1.0, ge=0)
+    # Longest wait on a 429 Retry-After (absent -> 60 s, capped); submit Lambdas have ~29 s in total.
+    pixverse_max_retry_after_seconds: float = Field(10.0, ge=0)
     poll_initial_seconds: int = Field(5, ge=0)
     poll_max_seconds: int = Field(30, ge=0)
     poll_growth: float = Field(2.0, ge=1.0)

@@ -10,6 +10,8 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from reelgate.settings import Settings
+
 # §2: the SDKs' "active" statuses; refunded and expired are never active.
 ACTIVE_STATUSES = frozenset({"trial", "intro", "promo", "regular", "grace"})
 NONRENEWABLE = "nonrenewable"
@@ -142,6 +144,10 @@ class ApphudClient:
         self._owns_http = http is None
         self._http = http or httpx.Client(timeout=timeout)
         self._timeout = timeout
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, http: httpx.Client | None = None) -> ApphudClient:
+        return cls(settings.apphud_base_url, http=http, timeout=settings.apphud_timeout_seconds)
 
     def close(self) -> None:
         if self._owns_http:

@@ -15,6 +15,8 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
+from reelgate.settings import Settings
+
 log = logging.getLogger(__name__)
 
 # Local codes for failures that carry no Pixverse ErrCode (all negative, so they never collide).
@@ -175,6 +177,16 @@ class PixverseClient:
         self._sleep = sleep
         self._new_trace_id = new_trace_id
         self._jitter = jitter
+
+    @classmethod
+    def from_settings(cls, settings: Settings, api_key: str, **options: Any) -> PixverseClient:
+        """The client as configured; `options` (http, sleep, ...) go to the constructor as given."""
+        configured: dict[str, Any] = {
+            "timeout": settings.pixverse_timeout_seconds, "max_retries": settings.pixverse_max_retries,
+            "retry_base_seconds": settings.pixverse_retry_base_seconds,
+            "max_retry_after": settings.pixverse_max_retry_after_seconds,
+        }
+        return cls(settings.pixverse_base_url, api_key, **{**configured, **options})
 
     def close(self) -> None:
         if self._owns_http:

@@ -1,0 +1,82 @@
+"""The REST API: every registry route, proxied to its function, on a logged, traced, throttled stage."""
+
+from __future__ import annotations
+
+import pytest
+from infra_helpers import Synth, of_type, refs_in
+
+from infra import registry
+
+ROUTES = [(route.method, route.path, fn.name) for route, fn in registry.routes()]
+
+
+def resource_paths(synth: Synth) -> dict[str, str]:
+    """Logical id of each API resource -> its full path, rebuilt from ParentId/PathPart."""
+    resources = of_type(synth.resources, "AWS::ApiGateway::Resource")
+    paths: dict[str, str] = {}
+
+    def path_of(key: str) -> str:
+        if key not in paths:
+            props = resources[key]["Properties"]
+            parent = props["ParentId"]
+            prefix = path_of(parent["Ref"]) if "Ref" in parent else ""
+            paths[key] = f"{prefix}/{props['PathPart']}"
+        return paths[key]
+
+    for key in resources:
+        path_of(key)
+    return paths
+
+
+def test_methods_are_exactly_the_registry_routes(synth: Synth) -> None:
+    paths = resource_paths(synth)
+    found = set()
+    for method in of_type(synth.resources, "AWS::ApiGateway::Method").values():
+        props = method["Properties"]
+        path = "/" if "Fn::GetAtt" in props["ResourceId"] else paths[props["ResourceId"]["Ref"]]
+        uri = props["Integration"]["Uri"]["Fn::Join"][1]
+        function_id = next(part["Fn::GetAtt"][0] for part in uri if isinstance(part, dict) and "Fn::GetAtt" in part)
+        found.add((props["HttpMethod"], path, function_id))
+        assert props["Integration"]["Type"] == "AWS_PROXY"
+        assert props["Integration"]["IntegrationHttpMethod"] == "POST"
+        assert props["AuthorizationType"] == "NONE"  # the functions authorize (see decisions-infra.md)
+    expected = {(method, path, synth.function_id(name)) for method, path, name in ROUTES}
+    assert found == expected
+
+
+@pytest.mark.parametrize(("method", "path", "name"), ROUTES)
+def test_each_route_may_invoke_its_function(synth: Synth, method: str, path: str, name: str) -> None:
+    permissions = [
+        p["Properties"] for p in of_type(synth.resources, "AWS::Lambda::Permission").values()
+        if p["Properties"]["FunctionName"] == {"Fn::GetAtt": [synth.function_id(name), "Arn"]}
+        and p["Properties"]["Principal"] == "apigateway.amazonaws.com"
+    ]
+    source_paths = {"".join(str(x) for x in p["SourceArn"]["Fn::Join"][1][-1:]) for p in permissions}
+    assert any(src.endswith(f"/{method}{path}") for src in source_paths), source_paths
+
+
+def test_rest_api_binary_media_types(synth: Synth) -> None:
+    (api,) = of_type(synth.resources, "AWS::ApiGateway::RestApi").values()
+    assert api["Properties"]["BinaryMediaTypes"] == ["multipart/form-data", "image/*"]
+    assert api["Properties"]["EndpointConfiguration"] == {"Types": ["REGIONAL"]}
+
+
+def test_stage_logs_traces_and_throttles(synth: Synth) -> None:
+    (stage,) = of_type(synth.resources, "AWS::ApiGateway::Stage").values()
+    props = stage["Properties"]
+    assert props["StageName"] == "dev"
+    assert props["TracingEnabled"] is True
+    (log_group,) = refs_in(props["AccessLogSetting"]["DestinationArn"]) & synth.resources.keys()
+    assert synth.resources[log_group]["Type"] == "AWS::Logs::LogGroup"
+    assert '"status":"$context.status"' in props["AccessLogSetting"]["Format"]
+    (settings,) = props["MethodSettings"]
+    assert settings["LoggingLevel"] == "ERROR"
+    assert settings["DataTraceEnabled"] is False
+    assert settings["ThrottlingRateLimit"] > 0
+    assert settings["ThrottlingBurstLimit"] >= settings["ThrottlingRateLimit"]
+
+
+def test_cloudwatch_role_is_set_for_the_account(synth: Synth) -> None:
+    (account,) = of_type(synth.resources, "AWS::ApiGateway::Account").values()
+    role_id = account["Properties"]["CloudWatchRoleArn"]["Fn::GetAtt"][0]
+    assert synth.resources[role_id]["Type"] == "AWS::IAM::Role"

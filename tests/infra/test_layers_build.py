@@ -1,0 +1,51 @@
+"""The deps layer build step: locked pins, per-architecture pip flags, skipped when current."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra import layers
+
+
+def test_pins_come_from_the_lock_minus_the_runtime_botocore() -> None:
+    pins = layers.pinned_requirements()
+    names = {pin.split("==")[0].lower() for pin in pins}
+    assert all("==" in pin for pin in pins)
+    assert {"pydantic", "pydantic-core", "aws-lambda-powertools", "httpx"} <= names
+    assert "botocore" not in names
+
+
+@pytest.mark.parametrize(("arch", "platform"), [("arm64", "manylinux2014_aarch64"),
+                                                ("x86_64", "manylinux2014_x86_64")])
+def test_pip_targets_lambda_python_on_the_architecture(arch: str, platform: str) -> None:
+    command = layers.pip_command(arch, Path("req.txt"), Path("out"))
+    assert command[command.index("--platform") + 1] == platform
+    assert command[command.index("--python-version") + 1] == "3.12"
+    assert {"--only-binary=:all:", "--no-deps"} <= set(command)
+    assert command[command.index("--implementation") + 1] == "cp"
+
+
+def test_build_skips_when_the_stamp_matches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[list[str]] = []
+
+    def fake_pip(command: list[str], **_: Any) -> subprocess.CompletedProcess[str]:
+        calls.append(command)
+        return subprocess.CompletedProcess(command, 0)
+
+    monkeypatch.setattr(layers, "DEPS_LAYERS_DIR", tmp_path)
+    monkeypatch.setattr(layers.subprocess, "run", fake_pip)
+    assert layers.build("arm64") is True
+    assert layers.build("arm64") is False  # stamp matches: no pip run
+    assert len(calls) == 1
+    assert (tmp_path / ".arm64.stamp").is_file()
+    assert not (tmp_path / "arm64" / ".arm64.stamp").exists()  # the stamp never ships in the layer
+
+
+def test_hash_changes_with_architecture_and_pins() -> None:
+    pins = ["a==1"]
+    assert layers.requirements_hash("arm64", pins) != layers.requirements_hash("x86_64", pins)
+    assert layers.requirements_hash("arm64", pins) != layers.requirements_hash("arm64", ["a==2"])
