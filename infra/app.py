@@ -6,6 +6,7 @@ Run it as a module from the project root: as a script, `infra/constructs` would 
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import sys
@@ -40,7 +41,7 @@ def build(
 def cli_context(argv: list[str]) -> dict[str, str]:
     """`-c key=value` / `--context key=value` pairs, as the cdk CLI accepts them."""
     pairs: dict[str, str] = {}
-    for flag, value in zip(argv, argv[1:], strict=False):
+    for flag, value in itertools.pairwise(argv):
         if flag in ("-c", "--context"):
             key, sep, val = value.partition("=")
             if not sep:

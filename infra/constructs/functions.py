@@ -49,14 +49,7 @@ class Functions(Construct):
         log_group = logs.LogGroup(
             self, f"{construct_id}Logs", retention=LOG_RETENTION, removal_policy=self._stage.removal_policy
         )
-        role = iam.Role(
-            self, f"{construct_id}Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=f"Reelgate {spec.name}: {', '.join(sorted(spec.grants)) or 'no grants'}",
-        )
-        log_group.grant_write(role)  # instead of AWSLambdaBasicExecutionRole's account-wide log rights
-        for grant in sorted(spec.grants):
-            if (statement := grants.statement(grant, self._targets)) is not None:
-                role.add_to_policy(statement)
+        role = self._role(construct_id, spec, log_group)
         function = lambda_.Function(
             self, construct_id,
             description=spec.description,
@@ -75,6 +68,17 @@ class Functions(Construct):
         )
         self._suppress(function, role, spec)
         return function
+
+    def _role(self, construct_id: str, spec: registry.Function, log_group: logs.ILogGroup) -> iam.Role:
+        role = iam.Role(
+            self, f"{construct_id}Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"Reelgate {spec.name}: {', '.join(sorted(spec.grants)) or 'no grants'}",
+        )
+        log_group.grant_write(role)  # instead of AWSLambdaBasicExecutionRole's account-wide log rights
+        for grant in sorted(spec.grants):
+            if (statement := grants.statement(grant, self._targets)) is not None:
+                role.add_to_policy(statement)
+        return role
 
     def _environment(self, spec: registry.Function) -> dict[str, str]:
         env = {

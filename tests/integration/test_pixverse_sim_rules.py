@@ -181,6 +181,8 @@ def test_status_mode_rate_limit_and_raw_faults(api: httpx.Client) -> None:
 def test_missing_key_and_bad_scenario(api: httpx.Client) -> None:
     assert code(api.get("/account/balance", headers={"API-KEY": ""})) == 400012
     assert control(api, "scenario", {"no_such_knob": 1}).status_code == 400
+    assert control(api, "scenario", {"concurrency_limit": "many"}).status_code == 400
+    assert control(api, "scenario", {"fail_next": {"cod": 1}}).status_code == 400
     control(api, "scenario", {"auth_error_code": 500020, "api_keys": ["second"]})
     assert code(api.get("/account/balance", headers={"API-KEY": "nope"})) == 500020
     assert code(api.get("/account/balance", headers={"API-KEY": "second"})) == 0

@@ -71,6 +71,7 @@ class ApphudSimulator:
     def _customers(self, request: Request) -> Response:
         with self._lock:
             self.calls.append({"path": request.path, "args": dict(request.args), "at": time.time()})
+            del self.calls[:-1000]  # bounded for a long-running local cloud
             delay, down = self.delay_seconds, self.down_status
             if down is None:
                 response = self._lookup(request.args.get("api_key"), request.args.get("user_id"))

@@ -153,7 +153,7 @@ class PixverseSimulator:
                 for name, f in request.files.items()
             ]
             entry["form"] = dict(request.form)
-        self.state.calls.append(entry)
+        self.state.record(entry)
 
     # --- downloads and controls ---
 

@@ -12,6 +12,7 @@ from infra.local.simulators.pixverse_rules import ImageInfo
 ID_BASE = 2**60  # ids above 2**53 catch any client that parses JSON numbers as floats (§1)
 GENERATING, SUCCESS, DELETED, MODERATED, FAILED = 5, 1, 6, 7, 8
 TERMINAL = frozenset({SUCCESS, DELETED, MODERATED, FAILED})
+MAX_CALLS = 1000
 
 
 @dataclass
@@ -134,7 +135,7 @@ class PixverseState:
         known = {f.name for f in fields(Scenario)}
         for name, value in data.items():
             if name in known:
-                setattr(self.scenario, name, value)
+                self._set_knob(name, value)
             elif name == "balance":
                 self.credit_monthly, self.credit_package = int(value), 0
             elif name == "credit_package":
@@ -143,6 +144,17 @@ class PixverseState:
                 self._add_faults(name.removesuffix("_next"), value)
             else:
                 raise ValueError(f"unknown scenario key {name!r}")
+
+    def _set_knob(self, name: str, value: Any) -> None:
+        current = getattr(self.scenario, name)
+        numbers = (int, float) if isinstance(current, float) else type(current)
+        if current is not None and value is not None and not isinstance(value, numbers):
+            raise ValueError(f"scenario key {name!r} wants {type(current).__name__}, got {value!r}")
+        setattr(self.scenario, name, value)
+
+    def record(self, call: dict[str, Any]) -> None:
+        self.calls.append(call)
+        del self.calls[:-MAX_CALLS]  # a long-running local cloud must not grow without bound
 
     def _add_faults(self, kind: str, value: Any) -> None:
         for item in value if isinstance(value, list) else [value]:

@@ -14,7 +14,7 @@ X264_CRF = 20
 
 
 def render_image_video(image: Path, out: Path, *, length: float, frame_rate: int, zoom_speed: float) -> None:
-    """Render `image` as an H.264 mp4 zooming from 1.0 to 1 + zoom_speed/100 × length; no audio."""
+    """Render `image` as an H.264 mp4 zooming from 1.0 to 1 + zoom_speed/100 x length; no audio."""
     still = inspect_still(image)
     plan = plan_zoom(still.size, still.orientation, length=length, frame_rate=frame_rate, zoom_speed=zoom_speed)
     run_ffmpeg(image_video_args(still, plan, out))
@@ -24,7 +24,7 @@ def image_video_args(still: Still, plan: ZoomPlan, out: Path) -> list[str]:
     """The ffmpeg arguments: one decode of the still, no `-loop 1`, EXIF applied by our own filters."""
     return [
         "-noautorotate",
-        *local_input(still.path, demuxer=still.demuxer),
+        *local_input(still.path, demuxer=still.demuxer, formats=still.demuxer),
         "-filter_complex",
         zoom_filter_graph(plan),
         "-map",

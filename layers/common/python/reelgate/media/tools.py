@@ -27,9 +27,9 @@ def binary(name: str) -> Path:
 
 
 def local_input(path: Path, *, demuxer: str | None = None, formats: str = VIDEO_FORMATS) -> list[str]:
-    """Arguments that open one local file, restricted to the file protocol and known demuxers."""
-    forced = ["-f", demuxer] if demuxer else ["-format_whitelist", formats]
-    return [*LOCAL_ONLY, *forced, "-i", str(path)]
+    """Arguments that open one local file, restricted to the file protocol and the listed demuxers."""
+    forced = ["-f", demuxer] if demuxer else []
+    return [*LOCAL_ONLY, "-format_whitelist", formats, *forced, "-i", str(path)]
 
 
 def stderr_tail(stderr: str) -> str:

@@ -30,17 +30,17 @@ def canvas_for(width: int, height: int) -> tuple[int, int]:
 
 
 def upright_size(width: int, height: int, orientation: int) -> tuple[int, int]:
-    """Stored size → displayed size: orientations 5–8 swap width and height."""
+    """Stored size → displayed size: orientations 5-8 swap width and height."""
     return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
 
 
 def frame_count(length: float, frame_rate: int) -> int:
-    """round(length × frame_rate), halves up, at least one frame."""
+    """round(length x frame_rate), halves up, at least one frame."""
     return max(1, math.floor(length * frame_rate + 0.5))
 
 
 def final_zoom(zoom_speed: float, length: float) -> float:
-    """zoom_speed is the API's 0–100; NCA divides by 100: zoom = 1 + zoom_speed/100 × length."""
+    """zoom_speed is the API's 0-100; NCA divides by 100: zoom = 1 + zoom_speed/100 x length."""
     return 1 + zoom_speed / 100 * length
 
 
@@ -110,6 +110,7 @@ def zoom_filter_graph(plan: ZoomPlan) -> str:
     fill_w, fill_h = fill_size(plan.source, plan.canvas)
     steps = [
         "trim=end_frame=1",  # animated WebP/PNG: the first picture only
+        "sidedata=mode=delete",  # EXIF rotation is applied below; players must not rotate again
         *ORIENTATION_FILTERS[plan.orientation],
         f"scale={fill_w}:{fill_h}:flags=lanczos",
         "format=gbrp",  # crop in full-resolution RGB: odd offsets would be rounded in 4:2:0
