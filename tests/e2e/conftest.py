@@ -123,7 +123,7 @@ def local_cloud(site: Site, hooks: Hooks, tmp_path_factory: pytest.TempPathFacto
         "MAX_QUEUE_LENGTH": str(MAX_QUEUE), "REELGATE_URL_ALLOWLIST": f"{site.host_port},{hooks.host_port}",
         "REELGATE_POLL_INITIAL_SECONDS": "0", "REELGATE_POLL_MAX_SECONDS": "1",
         "REELGATE_PIXVERSE_RETRY_BASE_SECONDS": "0", "REELGATE_WEBHOOK_BACKOFF_SECONDS": "0.05",
-        "REELGATE_ENTITLEMENT_CACHE_SECONDS": "0", "PYTHONUNBUFFERED": "1",
+        "PYTHONUNBUFFERED": "1",
     }
     for name in ("PIXVERSE_BASE_URL", "PIXVERSE_API_KEY", "APPHUD_BASE_URL", "AWS_ENDPOINT_URL"):
         env.pop(name, None)

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import Synth
-from infra_helpers import of_type, refs_in
+from infra_helpers import Synth, of_type, refs_in
 
 from infra import registry
 from infra.constants import FFMPEG_DIR

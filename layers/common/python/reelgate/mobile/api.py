@@ -8,13 +8,14 @@ from pathlib import PurePath
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from botocore.exceptions import ClientError
 
 from reelgate import aws, multipart
 from reelgate.http import raw_body
 from reelgate.jobs import JobStore
 from reelgate.mobile.access import Entitlements, Limits
 from reelgate.mobile.apps import AppRegistry
-from reelgate.mobile.errors import INTERNAL, INVALID_PARAMETER, ApiError
+from reelgate.mobile.errors import INTERNAL, INVALID_PARAMETER, OVERLOADED, ApiError
 from reelgate.mobile.generation import Generations
 from reelgate.mobile.requests import IMAGE_TYPES, Image
 from reelgate.mobile.service import MobileApi
@@ -26,10 +27,11 @@ from reelgate.secrets import pixverse_api_key, resolve_secret
 from reelgate.settings import Settings, get_settings
 from reelgate.storage import MediaStore
 
+THROTTLED = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
+
 
 def _pixverse(s: Settings) -> PixverseClient:
-    return PixverseClient(s.pixverse_base_url, pixverse_api_key(s), timeout=s.pixverse_timeout_seconds,
-                          max_retries=s.pixverse_max_retries, retry_base_seconds=s.pixverse_retry_base_seconds)
+    return PixverseClient.from_settings(s, pixverse_api_key(s))
 
 
 def _media(s: Settings) -> MediaStore:
@@ -82,6 +84,12 @@ def resolver(*, submit: bool) -> APIGatewayRestResolver:
     @app.exception_handler(ApiError)
     def _api_error(exc: ApiError) -> Response:
         return plain_json(exc.status, {"code": exc.code, "message": exc.message} | extra)
+
+    @app.exception_handler(ClientError)
+    def _aws_error(exc: ClientError) -> Response:
+        if exc.response.get("Error", {}).get("Code") in THROTTLED:
+            return plain_json(503, {"code": OVERLOADED, "message": "system overloaded; try again later"} | extra)
+        return _failed(exc)
 
     @app.exception_handler(Exception)
     def _failed(exc: Exception) -> Response:

@@ -60,7 +60,8 @@ class Generations:
 
     def _finish(self, job: Job, result: VideoResult) -> None:
         if not result.succeeded:
-            self._end(job, JobStatus.FAILED, error=FAILED_STATUSES.get(result.status, "generation failed"))
+            self._end(job, JobStatus.FAILED, error=FAILED_STATUSES.get(result.status, "generation failed"),
+                      output={"provider_status": int(result.status)})
             return
         key = video_key(job.job_id)
         with tempfile.TemporaryDirectory(dir=self._settings.work_dir) as work:

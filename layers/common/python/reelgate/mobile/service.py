@@ -3,6 +3,7 @@ reach the caller with the table's status; the flow then follows the generation t
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -12,6 +13,7 @@ from reelgate.mobile import requests
 from reelgate.mobile.access import Entitlements, Limits
 from reelgate.mobile.apps import App, AppRegistry
 from reelgate.mobile.errors import (
+    CONTENT_DELETED,
     IMAGE2VIDEO,
     INVALID_ACCOUNT,
     INVALID_PARAMETER,
@@ -25,6 +27,7 @@ from reelgate.providers.pixverse import PixverseClient, PixverseError
 from reelgate.settings import Settings
 from reelgate.storage import MediaStore
 
+DELETED = 6  # Pixverse's status of a video it deleted
 STATUS = {JobStatus.QUEUED: "generating", JobStatus.RUNNING: "generating",
           JobStatus.SUCCEEDED: "success", JobStatus.FAILED: "error"}
 
@@ -44,7 +47,8 @@ class MobileApi:
         app = self._entitled_app(who)
         job = Job(kind="pixverse.text2video", owner=who.owner, input={"prompt": prompt})
         return self._submit(app, who, job, TEXT2VIDEO, lambda px: px.text_to_video(
-            prompt=prompt, aspect_ratio=app.pixverse.aspect_ratio, **_generation(app)))
+            prompt=prompt, aspect_ratio=app.pixverse.aspect_ratio, trace_id=_trace(job, "generate"),
+            **_generation(app)))
 
     def image_to_video(self, fields: dict[str, str], upload: requests.Image | None) -> dict[str, Any]:
         who, prompt = requests.caller(fields), requests.prompt(fields)
@@ -55,8 +59,8 @@ class MobileApi:
         self.media.put_bytes(image.data, job.input["image_key"], image.content_type)
 
         def generate(px: PixverseClient) -> int:
-            img_id = px.upload_image(image.data, image.filename, image.content_type)
-            return px.image_to_video(prompt=prompt, img_id=img_id, **_generation(app))
+            img_id = px.upload_image(image.data, image.filename, image.content_type, trace_id=_trace(job, "upload"))
+            return px.image_to_video(prompt=prompt, img_id=img_id, trace_id=_trace(job, "generate"), **_generation(app))
 
         return self._submit(app, who, job, IMAGE2VIDEO, generate)
 
@@ -69,6 +73,8 @@ class MobileApi:
             raise ApiError(NOT_FOUND, "video not found")
         if job.owner != who.owner:
             raise ApiError(NO_ACCESS, "no access to this video")
+        if (job.output or {}).get("provider_status") == DELETED:
+            raise ApiError(CONTENT_DELETED, "the content was deleted")
         url = self.media.url(video_key(job.job_id)) if job.status is JobStatus.SUCCEEDED else None
         return {"status": STATUS[job.status], "video_url": url}
 
@@ -102,6 +108,11 @@ class MobileApi:
             self.limits.release_slot(app.bundle_id, who.user_id)
             raise
         return {"video_id": job.job_id, "message": None}
+
+
+def _trace(job: Job, step: str) -> str:
+    # One Ai-trace-id per job and step: a retried submission gets Pixverse's first answer, not a second charge.
+    return str(uuid.uuid5(uuid.UUID(job.job_id), step))
 
 
 def _generation(app: App) -> dict[str, Any]:
