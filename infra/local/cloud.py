@@ -8,6 +8,7 @@ for Pixverse and Apphud unless real endpoints are configured, and a gateway serv
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 import sys
@@ -35,6 +36,7 @@ class LocalCloud:
     aws_port: int
     info: dict[str, Any] = field(default_factory=dict)
     _servers: list[Any] = field(default_factory=list)
+    _serving: bool = False
 
     def start(self) -> dict[str, Any]:
         aws_url = f"http://{self.host}:{self.aws_port}"
@@ -61,11 +63,16 @@ class LocalCloud:
         return self.info
 
     def serve_forever(self) -> None:
+        self._serving = True
         self._servers[-1].serve_forever()
 
     def stop(self) -> None:
-        for server in reversed(self._servers):
-            (server.shutdown if hasattr(server, "shutdown") else server.stop)()
+        gateway, *others = reversed(self._servers)
+        if self._serving:
+            gateway.shutdown()
+        gateway.server_close()
+        for server in others:
+            server.stop()
         moto_lambda.uninstall()
 
 
@@ -123,6 +130,8 @@ def _seed() -> dict[str, Any]:
 
 def main() -> None:
     from reelgate.settings import Settings
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per emulated AWS call is noise
 
     settings = Settings()
     cloud = LocalCloud(settings.host, settings.port, settings.aws_port)
