@@ -7,6 +7,7 @@ VENV_OK := .venv/.synced
 LOCKS   := requirements/runtime.txt requirements/dev.txt requirements/infra.txt
 FFMPEG  := layers/ffmpeg/bin/ffmpeg
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 
 help: ## list the targets
@@ -41,7 +42,7 @@ unit: venv ## unit tests only (no sockets, no subprocesses)
 integration: venv ffmpeg ## handlers, flows and stores against moto, simulators and real FFmpeg
 	$(PY) -m pytest tests/integration -q
 
-infra: venv layers ## the synthesized template: properties, cfn-lint, cdk-nag
+infra: venv ## the synthesized template: properties, cfn-lint, cdk-nag
 	$(PY) -m pytest tests/infra -q
 
 e2e: venv ffmpeg ## the product over HTTP on a local cloud started as `make dev` does
@@ -53,8 +54,9 @@ lint: venv ## ruff
 typecheck: venv ## mypy (with the pydantic plugin)
 	.venv/bin/mypy layers/common/python/reelgate infra
 
-synth: venv layers ## synthesize the CDK app into cdk.out (no AWS credentials needed)
-	$(PY) infra/app.py
+synth: venv layers ## synthesize the CDK app into cdk.out (no AWS credentials needed), then cfn-lint it
+	$(PY) -m infra.app
+	.venv/bin/cfn-lint cdk.out/ReelgateStack.template.json --ignore-checks W3005
 
 invoke: venv ffmpeg ## run one function on a sample event: make invoke FN=health EVENT=events/health.json
 	$(PY) -m infra.local.invoke $(FN) $(EVENT)

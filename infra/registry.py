@@ -19,7 +19,7 @@ Arch = Literal["arm64", "x86_64"]
 # What a function may touch; the CDK app turns each grant into the narrowest IAM permission.
 Grant = Literal[
     "jobs:read", "jobs:write", "state:read", "state:write", "media:read", "media:write",
-    "events:put", "flow:toolkit", "flow:pixverse", "secret:pixverse", "secret:apphud",
+    "events:put", "flow:toolkit", "flow:pixverse", "secret:pixverse", "secret:apphud", "secret:apphud_apps",
 ]
 
 
@@ -83,7 +83,8 @@ _TOOLKIT_SUBMIT: frozenset[Grant] = frozenset(
     {"jobs:read", "jobs:write", "state:read", "state:write", "media:read", "flow:toolkit"}
 )
 _MOBILE_SUBMIT: frozenset[Grant] = frozenset(
-    {"jobs:write", "state:read", "state:write", "media:write", "flow:pixverse", "secret:pixverse"}
+    {"jobs:write", "state:read", "state:write", "media:write", "flow:pixverse", "secret:pixverse",
+     "secret:apphud_apps"}
 )
 
 FUNCTIONS: tuple[Function, ...] = (
@@ -113,7 +114,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "toolkit_render", "Download, convert with FFmpeg and upload (toolkit flow task)",
         memory=3008, timeout=900, arch="x86_64", ffmpeg=True, ephemeral_mb=10240,
-        grants=frozenset({"jobs:read", "jobs:write", "media:write"}),
+        grants=frozenset({"jobs:read", "jobs:write", "media:read", "media:write"}),
     ),
     Function(
         "toolkit_settle", "Record the outcome, settle credits and the queue slot (toolkit flow task)",
@@ -121,7 +122,7 @@ FUNCTIONS: tuple[Function, ...] = (
     ),
     Function(
         "toolkit_notify", "Deliver the signed webhook with retries (toolkit flow task)",
-        timeout=300, grants=frozenset({"jobs:read", "jobs:write", "state:read"}),
+        timeout=300, grants=frozenset({"jobs:read", "jobs:write", "state:read", "media:read"}),
     ),
     Function(
         "s3_ingest", "Start a toolkit job for an image uploaded under inbox/",

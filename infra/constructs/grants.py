@@ -19,7 +19,8 @@ TABLE_READ = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"]
 TABLE_WRITE = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"]
 MEDIA_READ = ["s3:GetObject"]  # also authorizes HeadObject and presigned GETs
 MEDIA_WRITE = ["s3:PutObject", "s3:AbortMultipartUpload"]  # PutObject covers multipart parts
-SECRET_ENV = {"pixverse": "REELGATE_PIXVERSE_API_KEY_SECRET", "apphud": "REELGATE_APPHUD_WEBHOOK_TOKEN_SECRET"}
+SECRET_ENV = {"pixverse": "REELGATE_PIXVERSE_API_KEY_SECRET", "apphud": "REELGATE_APPHUD_WEBHOOK_TOKEN_SECRET",
+              "apphud_apps": "REELGATE_APPHUD_APP_KEYS_SECRET"}
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,8 @@ from infra.constants import SERVICE, StageConfig
 SECRETS: dict[str, tuple[str, str, str]] = {
     "pixverse": ("PixverseApiKey", "pixverse-api-key", "Pixverse OpenAPI key"),
     "apphud": ("ApphudWebhookToken", "apphud-webhook-token", "Apphud S2S webhook shared token"),
+    "apphud_apps": ("ApphudAppKeys", "apphud-app-keys",
+                    'Apphud api keys of the registered apps, as JSON {"<bundle id>": "app_..."}'),
 }
 
 

@@ -23,10 +23,12 @@ from reelgate.transact import Transaction
 
 
 def apphud_key(app: App) -> str:
+    """The app's Apphud api_key from its reference: "env:<VAR>", "secret:<id>" or "secret:<id>#<json key>"."""
     kind, _, ref = app.apphud_key_ref.partition(":")
     if kind == "env":
         return os.environ.get(ref, "")
-    return resolve_secret(None, ref)
+    secret_id, _, field = ref.partition("#")
+    return resolve_secret(None, secret_id, field=field or None)
 
 
 class Entitlements:

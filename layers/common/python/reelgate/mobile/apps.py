@@ -23,7 +23,8 @@ class PixverseDefaults(BaseModel):
 
 class App(BaseModel):
     bundle_id: str
-    # Where the app's Apphud api_key lives: "secret:<Secrets Manager name or ARN>" or "env:<VARIABLE>".
+    # Where the app's Apphud api_key lives: "secret:<name or ARN>[#<JSON key>]" or "env:<VARIABLE>". Deployed
+    # apps use the stack's apphud-app-keys secret: "secret:reelgate/<stage>/apphud-app-keys#<bundle id>".
     apphud_key_ref: str
     apphud_environment: Literal["production", "sandbox"] | None = "production"
     pixverse: PixverseDefaults = Field(default_factory=PixverseDefaults)
