@@ -37,10 +37,10 @@ def _json_or_empty(body: Any) -> Any:
     return json.loads(body) if isinstance(body, str | bytes) else body
 
 
-def _deliver_later(*args: Any) -> None:
+def _deliver_later(account_id: str, event_body: Any, fn_arn: str, region_name: str) -> None:
     def deliver() -> None:
         time.sleep(S3_DELIVERY_DELAY)
-        _original_s3_invoke(*args)
+        _original_s3_invoke(account_id, event_body, fn_arn, region_name)
 
     threading.Thread(target=deliver, daemon=True).start()
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import httpx
 import pytest
+from reelgate.media import probe
 
 from infra.local.simulators.apphud import send_webhook
-from reelgate.media import probe
 from tests.e2e.conftest import wait_for
 
 APP = "com.example.app"

@@ -6,7 +6,6 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from reelgate import aws
 from reelgate.errors import Conflict
 from reelgate.jobs import Job, JobStatus, JobStore

@@ -8,14 +8,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
-from infra.local.lambdas import invoke
-from infra.local.simulators.apphud import ApphudSimulator
-from infra.local.simulators.pixverse import PixverseSimulator
 from reelgate import aws
 from reelgate.dynamo import from_dynamo
 from reelgate.mobile.access import Limits
 from reelgate.mobile.apps import App, AppRegistry
+
+from infra.local.lambdas import invoke
+from infra.local.simulators.apphud import ApphudSimulator
+from infra.local.simulators.pixverse import PixverseSimulator
 from tests.helpers import event, reply
 from tests.integration.conftest import _reset_caches
 
@@ -90,7 +90,8 @@ def test_a_generation_is_polled_to_success_and_mirrored(cloud, providers) -> Non
     mirrored = aws.client("s3").get_object(Bucket="media", Key=job["output"]["video_key"])["Body"].read()
     assert mirrored[4:8] == b"ftyp"
     events = history(cloud, body["video_id"])
-    assert events.count("WaitStateEntered") == 4 and events.count("ChoiceStateEntered") == 4  # 3 × status 5, then 1
+    # three polls at status 5, then status 1
+    assert events.count("WaitStateEntered") == 4 and events.count("ChoiceStateEntered") == 4
     assert events[-1] == "ExecutionSucceeded"
     assert running_slots(cloud) == 0
 
@@ -123,3 +124,24 @@ def test_a_provider_that_stalls_past_the_deadline_ends_in_error(cloud, providers
     assert running_slots(cloud) == 0
     status, body = submit()  # the slot is free again: a new generation is accepted
     assert status == 200, body
+
+
+def test_a_typical_60_second_generation_costs_at_most_20_state_transitions(cloud, providers, capsys) -> None:
+    from reelgate.settings import Settings
+
+    # With the production schedule (5 s growing to 30 s), how many looks does a 60 s generation take?
+    production = Settings(_env_file=None, poll_initial_seconds=5, poll_max_seconds=30, poll_growth=2.0)
+    schedule = [int(min(production.poll_max_seconds, production.poll_initial_seconds * production.poll_growth ** n))
+                for n in range(20)]
+    looks = next(n for n in range(1, 20) if sum(schedule[:n]) >= 60)
+    providers.configure(polls_until_done=looks - 1)  # the same number of looks, without waiting for real
+
+    _, body = submit()
+    wait_terminal(cloud, body["video_id"])
+    events = history(cloud, body["video_id"])
+    transitions = sum(1 for e in events if e.endswith("StateEntered"))
+
+    with capsys.disabled():
+        print(f"\n60 s generation: waits {schedule[:looks]} s, {looks} polls, {transitions} state transitions")
+    assert events[-1] == "ExecutionSucceeded" and events.count("TaskStateEntered") == looks
+    assert transitions <= 20

@@ -8,14 +8,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from standardwebhooks import Webhook
-
-from infra.local.lambdas import invoke
 from reelgate import aws
 from reelgate.dynamo import from_dynamo
 from reelgate.jobs import JobStatus
 from reelgate.media import probe
 from reelgate.toolkit.keys import ApiKeys
+from standardwebhooks import Webhook
+
+from infra.local.lambdas import invoke
 from tests.helpers import circle_image, event, reply
 
 KEY = "rg_integration_key"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from reelgate.mobile import errors, requests
 from reelgate.mobile.errors import ApiError, from_provider
 

@@ -63,6 +63,8 @@ class Generations:
             self._end(job, JobStatus.FAILED, error=FAILED_STATUSES.get(result.status, "generation failed"),
                       output={"provider_status": int(result.status)})
             return
+        if not result.url:
+            raise ValueError(f"Pixverse reported video {result.id} finished without a URL")
         key = video_key(job.job_id)
         with tempfile.TemporaryDirectory(dir=self._settings.work_dir) as work:
             mirrored = fetch.fetch_to_file(result.url, Path(work) / "video.mp4", allowed_types=("video/",))

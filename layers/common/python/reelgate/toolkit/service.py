@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from reelgate import flows
-from reelgate.errors import InsufficientCredits, QueueFull
+from reelgate.errors import InsufficientCredits, NotFound, QueueFull
 from reelgate.jobs import Job, JobStatus, JobStore
 from reelgate.settings import Settings
 from reelgate.storage import MediaStore
@@ -81,8 +81,9 @@ class Toolkit:
         deadline = time.monotonic() + budget
         while True:
             job = self.jobs.get(job_id)
-            if job is None or job.status.terminal or time.monotonic() + interval > deadline:
-                assert job is not None, f"job {job_id} vanished"
+            if job is None:
+                raise NotFound(f"job {job_id} not found")
+            if job.status.terminal or time.monotonic() + interval > deadline:
                 return job
             self._sleep(interval)
 
@@ -100,10 +101,10 @@ class Toolkit:
         job = self.jobs.get(job_id)
         if job is None or job.owner != key.owner or not job.kind.startswith("toolkit."):
             return Answer(404, {"error": "Job not found", "job_id": job_id})
+        own = self.job_envelope(job) if job.status.terminal else None
         inner = {"job_status": NCA_STATUS[job.status], "job_id": job.job_id,
-                 "queue_id": envelope.queue_id(self._settings.toolkit_flow_arn), "process_id": None,
-                 "response": self.job_envelope(job) if job.status.terminal else None}
-        inner["process_id"] = inner["response"]["pid"] if inner["response"] else None
+                 "queue_id": envelope.queue_id(self._settings.toolkit_flow_arn),
+                 "process_id": own["pid"] if own else None, "response": own}
         return Answer(200, self._own_envelope("/v1/toolkit/job/status", inner))
 
     def recent(self, key: ApiKey, since_seconds: float) -> Answer:
