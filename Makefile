@@ -33,7 +33,7 @@ layers: ffmpeg ## build every Lambda layer (FFmpeg, third-party dependencies)
 dev: venv ffmpeg ## start the local cloud (API on :3000, AWS on :4566)
 	$(PY) -m infra.local
 
-test: venv ffmpeg lint typecheck ## run every suite: lint, types, unit, integration, infra, e2e
+test: venv layers lint typecheck ## run every suite: lint, types, unit, integration, infra, e2e (layers built, so no test skips)
 	$(PY) -m pytest tests -q -p no:cacheprovider
 
 unit: venv ## unit tests only (no sockets, no subprocesses)

@@ -21,7 +21,9 @@ ARCHITECTURES: dict[str, lambda_.Architecture] = {
     "arm64": lambda_.Architecture.ARM_64,
     "x86_64": lambda_.Architecture.X86_64,
 }
-PIP_PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
+# Lambda's python3.12 runtime is Amazon Linux 2023 (glibc 2.34): manylinux_2_28 wheels run there too.
+PIP_PLATFORMS = {"arm64": ("manylinux2014_aarch64", "manylinux_2_28_aarch64"),
+                 "x86_64": ("manylinux2014_x86_64", "manylinux_2_28_x86_64")}
 # The FFmpeg layer holds x86_64 binaries (newest patched ffmpeg build), so its users run on x86_64.
 FFMPEG_ARCH = "x86_64"
 FFMPEG_DIR = "/opt/bin"  # where Lambda mounts the layer's bin/

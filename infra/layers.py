@@ -51,7 +51,8 @@ def requirements_hash(arch: str, pins: list[str]) -> str:
 def pip_command(arch: str, requirements: Path, target: Path) -> list[str]:
     return [
         sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-        "--platform", PIP_PLATFORMS[arch], "--only-binary=:all:", "--python-version", PYTHON_VERSION,
+        *(option for platform in PIP_PLATFORMS[arch] for option in ("--platform", platform)),
+        "--only-binary=:all:", "--python-version", PYTHON_VERSION,
         "--implementation", "cp", "--no-deps", "--no-compile",  # the lock is complete; no bytecode
         "-r", str(requirements), "-t", str(target),
     ]

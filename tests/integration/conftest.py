@@ -82,3 +82,14 @@ def file_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Fil
 class _QuietHandler(SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[Any]:
+    """A Pixverse simulator on 127.0.0.1 for one test module, API key "sim-key"."""
+    from infra.local.simulators.pixverse import PixverseSimulator
+
+    simulator = PixverseSimulator(api_key="sim-key")
+    simulator.start()
+    yield simulator
+    simulator.stop()

@@ -17,14 +17,6 @@ from infra.local.simulators.pixverse import PixverseSimulator
 KEY = "sim-key"
 
 
-@pytest.fixture(scope="module")
-def sim() -> Iterator[PixverseSimulator]:
-    simulator = PixverseSimulator(api_key=KEY)
-    simulator.start()
-    yield simulator
-    simulator.stop()
-
-
 @pytest.fixture
 def control(sim: PixverseSimulator) -> Iterator[httpx.Client]:
     """The simulator's /_sim controls, reset before each test."""

@@ -17,14 +17,6 @@ KEY = "sim-key"
 T2V = {"prompt": "a cat", "model": "v4.5", "quality": "540p", "duration": 5, "aspect_ratio": "16:9"}
 
 
-@pytest.fixture(scope="module")
-def sim() -> Iterator[PixverseSimulator]:
-    simulator = PixverseSimulator(api_key=KEY)
-    simulator.start()
-    yield simulator
-    simulator.stop()
-
-
 @pytest.fixture
 def api(sim: PixverseSimulator) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=sim.base_url, headers={"API-KEY": KEY}) as client:
