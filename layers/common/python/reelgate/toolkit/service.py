@@ -9,7 +9,7 @@ from typing import Any
 
 from reelgate import flows
 from reelgate.errors import InsufficientCredits, NotFound, QueueFull
-from reelgate.jobs import Job, JobStatus, JobStore
+from reelgate.jobs import Job, JobStatus, JobStore, new_job_id
 from reelgate.settings import Settings
 from reelgate.storage import MediaStore
 from reelgate.toolkit import envelope
@@ -119,7 +119,7 @@ class Toolkit:
     def _own_envelope(self, endpoint: str, response: Any) -> dict[str, Any]:
         # Status calls answer synchronously with an envelope of their own (NCA mints them a job id too).
         return envelope.envelope(
-            endpoint=endpoint, code=200, request_id=None, job_id=Job(kind="", owner="").job_id, response=response,
+            endpoint=endpoint, code=200, request_id=None, job_id=new_job_id(), response=response,
             message="success", timings={}, flow_arn=self._settings.toolkit_flow_arn,
             queue_length=self.ledger.queue_length(), build_number=self._settings.build_number)
 
