@@ -118,3 +118,22 @@ def _wait(cloud, job_id: str, done, timeout: float = 30) -> dict[str, Any]:
             return from_dynamo(job)
         time.sleep(0.1)
     raise AssertionError(f"job {job_id} did not get there: {_job(cloud, job_id)}")
+
+
+def test_a_flow_that_cannot_start_fails_the_job_and_refunds_it(cloud, key, monkeypatch) -> None:
+    from reelgate.toolkit.ledger import QUEUE_PK
+    from tests.integration.conftest import _reset_caches
+
+    monkeypatch.setenv("REELGATE_TOOLKIT_FLOW_ARN", "arn:aws:states:us-east-1:123456789012:stateMachine:missing")
+    _reset_caches()
+    body = {"video_urls": [{"video_url": "https://example.com/a.mp4"}]}
+
+    status, answer = reply(invoke("toolkit_concatenate", event("toolkit_concatenate", body,
+                                                               headers={"x-api-key": KEY})))
+
+    assert status == 500 and answer["message"].startswith("An error occurred during video concatenation")
+    assert credits_of(cloud, key.key_id) == 100
+    jobs = aws.table(cloud.env["REELGATE_JOBS_TABLE"]).scan()["Items"]
+    assert [(j["status"], j["error"].startswith("could not start the job")) for j in jobs] == [("failed", True)]
+    queue = aws.table(cloud.env["REELGATE_STATE_TABLE"]).get_item(Key={"pk": QUEUE_PK})["Item"]
+    assert queue["count"] == 0

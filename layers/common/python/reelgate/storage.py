@@ -23,9 +23,6 @@ class MediaStore:
     def download_file(self, key: str, path: Path) -> None:
         self._s3.download_file(self.bucket, key, str(path))
 
-    def head(self, key: str) -> dict[str, Any]:
-        return dict(self._s3.head_object(Bucket=self.bucket, Key=key))
-
     def url(self, key: str) -> str:
         """The configured public base URL plus the key, else a presigned GET URL."""
         if self._public_base_url:

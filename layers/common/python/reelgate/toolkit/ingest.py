@@ -12,7 +12,6 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import unquote_plus
 
-from reelgate import flows
 from reelgate.errors import Conflict, InsufficientCredits, NotFound, QueueFull
 from reelgate.jobs import Job
 from reelgate.observability import logger
@@ -49,6 +48,5 @@ def _start(toolkit: Toolkit, s3: Any, bucket: str, key: str, job_id: str) -> str
     output_key = str(PurePosixPath(key).with_suffix(".mp4"))
     job = Job(job_id=job_id, kind=IMAGE_TO_VIDEO_OP.kind, owner=api_key.owner, cost=toolkit.price(IMAGE_TO_VIDEO_OP),
               input=data | {"endpoint": IMAGE_TO_VIDEO_OP.endpoint, "source_key": key, "output_key": output_key})
-    toolkit.ledger.admit(job, api_key, job.cost)
-    flows.start(toolkit.flow_sfn, toolkit.flow_arn, job.job_id, {"job_id": job.job_id})
+    toolkit.enqueue(job, api_key)
     return job.job_id

@@ -43,14 +43,6 @@ class Toolkit:
         self.jobs, self.keys, self.ledger, self.media = jobs, keys, ledger, media
         self._sfn, self._settings, self._sleep = sfn, settings, sleep
 
-    @property
-    def flow_sfn(self) -> Any:
-        return self._sfn
-
-    @property
-    def flow_arn(self) -> str:
-        return self._settings.toolkit_flow_arn
-
     def price(self, op: Operation) -> int:
         s = self._settings
         return s.price_image_to_video if op is IMAGE_TO_VIDEO_OP else s.price_concatenate
@@ -59,15 +51,10 @@ class Toolkit:
         data = validate(op.schema, payload)
         job = Job(kind=op.kind, owner=key.owner, input=data | {"endpoint": op.endpoint}, cost=self.price(op))
         try:
-            self.ledger.admit(job, key, job.cost)
+            self.enqueue(job, key)
         except (InsufficientCredits, QueueFull) as exc:
             code = 402 if isinstance(exc, InsufficientCredits) else 429
             return Answer(code, self._rejected(code, str(exc), job))
-        try:
-            flows.start(self._sfn, self._settings.toolkit_flow_arn, job.job_id, {"job_id": job.job_id})
-        except Exception as exc:
-            self.ledger.settle(job, JobStatus.FAILED, refund=job.cost, error=f"could not start the job: {exc}")
-            raise
         if "webhook_url" not in data:
             job = self.wait(job.job_id, self._settings.api_wait_seconds)
             if job.status.terminal:
@@ -76,6 +63,15 @@ class Toolkit:
         return Answer(202, envelope.accepted(
             job, flow_arn=self._settings.toolkit_flow_arn, max_queue_length=self.ledger.max_queue_length,
             queue_length=self.ledger.queue_length(), build_number=self._settings.build_number))
+
+    def enqueue(self, job: Job, key: ApiKey) -> None:
+        """Admit the job (credits, queue slot, record) and start its flow; a flow that cannot start is refunded."""
+        self.ledger.admit(job, key, job.cost)
+        try:
+            flows.start(self._sfn, self._settings.toolkit_flow_arn, job.job_id, {"job_id": job.job_id})
+        except Exception as exc:
+            self.ledger.settle(job, JobStatus.FAILED, refund=job.cost, error=f"could not start the job: {exc}")
+            raise
 
     def wait(self, job_id: str, budget: float, interval: float = 0.2) -> Job:
         deadline = time.monotonic() + budget
