@@ -122,6 +122,7 @@ def _wait(cloud, job_id: str, done, timeout: float = 30) -> dict[str, Any]:
 
 def test_a_flow_that_cannot_start_fails_the_job_and_refunds_it(cloud, key, monkeypatch) -> None:
     from reelgate.toolkit.ledger import QUEUE_PK
+
     from tests.integration.conftest import _reset_caches
 
     monkeypatch.setenv("REELGATE_TOOLKIT_FLOW_ARN", "arn:aws:states:us-east-1:123456789012:stateMachine:missing")
