@@ -8,6 +8,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.logging import correlation_paths
 
+from reelgate import deadline
 from reelgate.observability import logger, metrics, tracer
 
 Handler = Callable[[dict[str, Any], Any], Any]
@@ -20,7 +21,8 @@ def rest_entry(app: APIGatewayRestResolver) -> Handler:
     @tracer.capture_lambda_handler
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: Any) -> Any:
-        return app.resolve(event, context)
+        with deadline.invocation(context):
+            return app.resolve(event, context)
 
     return handler
 
@@ -32,6 +34,7 @@ def task_entry(task: Callable[[dict[str, Any]], Any]) -> Handler:
     @tracer.capture_lambda_handler
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: Any) -> Any:
-        return task(event)
+        with deadline.invocation(context):
+            return task(event)
 
     return handler
