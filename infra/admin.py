@@ -18,9 +18,16 @@ from reelgate.mobile.apps import AppRegistry, add_app_commands, run_app_command
 from reelgate.settings import get_settings
 from reelgate.toolkit.keys import ApiKeys
 
+from infra.local.provision import LOCAL_NAMES
+
+
+def state_table() -> str:
+    """REELGATE_STATE_TABLE, else the local cloud's table (deployed stacks: set the variable)."""
+    return get_settings().state_table or LOCAL_NAMES.state_table
+
 
 def _keys(args: argparse.Namespace) -> Any:
-    keys = ApiKeys(aws.table(get_settings().state_table))
+    keys = ApiKeys(aws.table(state_table()))
     if args.action == "create":
         plaintext, key = keys.create(args.name, args.credits)
         return {"api_key": plaintext, "key_id": key.key_id, "credits": key.credits,
@@ -52,10 +59,8 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    if args.group == "keys":
-        result = _keys(args)
-    else:
-        result = run_app_command(AppRegistry(aws.table(get_settings().state_table)), args)
+    registry = AppRegistry(aws.table(state_table()))
+    result = _keys(args) if args.group == "keys" else run_app_command(registry, args)
     json.dump(result, sys.stdout, indent=2, default=str)
     print()
     return 0
