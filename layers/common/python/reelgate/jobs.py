@@ -22,6 +22,7 @@ from reelgate.errors import Conflict
 
 class JobStatus(StrEnum):
     QUEUED = "queued"
+    SUBMITTING = "submitting"  # recorded before the provider is called (mobile generations)
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
@@ -34,9 +35,10 @@ class JobStatus(StrEnum):
 # Which status a job may come from when it moves to a given status.
 _ALLOWED_FROM: dict[JobStatus, tuple[JobStatus, ...]] = {
     JobStatus.QUEUED: (),
-    JobStatus.RUNNING: (JobStatus.QUEUED,),
+    JobStatus.SUBMITTING: (),
+    JobStatus.RUNNING: (JobStatus.QUEUED, JobStatus.SUBMITTING),
     JobStatus.SUCCEEDED: (JobStatus.QUEUED, JobStatus.RUNNING),
-    JobStatus.FAILED: (JobStatus.QUEUED, JobStatus.RUNNING),
+    JobStatus.FAILED: (JobStatus.QUEUED, JobStatus.SUBMITTING, JobStatus.RUNNING),
 }
 
 
