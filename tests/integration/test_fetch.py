@@ -343,21 +343,21 @@ def test_connects_to_the_validated_ip_with_the_original_host_header(
     settings_env: Any, site: Site, network: FakeNetwork, tmp_path: Path
 ) -> None:
     site.routes["/a.png"] = reply(PNG)
-    network.routes[(PUBLIC_IP, site.port)] = ("127.0.0.1", site.port)  # PUBLIC_IP "is" this server
+    network.routes[(PUBLIC_IP, 80)] = ("127.0.0.1", site.port)  # PUBLIC_IP:80 "is" this server
 
-    got = fetch_to_file(site.url("/a.png", host="media.example"), tmp_path / "a", resolver=lambda h, p: [PUBLIC_IP])
+    got = fetch_to_file("http://media.example/a.png", tmp_path / "a", resolver=lambda h, p: [PUBLIC_IP])
 
     assert got.path.read_bytes() == PNG
-    assert got.final_url == f"http://media.example:{site.port}/a.png"
-    assert network.connects == [(PUBLIC_IP, site.port)]
-    assert site.requests[0].headers["Host"] == f"media.example:{site.port}"
+    assert got.final_url == "http://media.example/a.png"
+    assert network.connects == [(PUBLIC_IP, 80)]
+    assert site.requests[0].headers["Host"] == "media.example"
     assert "media.example" not in network.lookups
 
 
 def test_dns_rebinding_cannot_reach_loopback(
     settings_env: Any, site: Site, other_site: Site, network: FakeNetwork, tmp_path: Path
 ) -> None:
-    # Given a name that answers public first and loopback afterwards, at the internal server's port.
+    # Given a name that answers public first and loopback afterwards, where loopback:80 is internal.
     answers = iter([[PUBLIC_IP], ["127.0.0.1"], ["127.0.0.1"]])
     calls: list[str] = []
 
@@ -366,14 +366,15 @@ def test_dns_rebinding_cannot_reach_loopback(
         return next(answers)
 
     site.routes["/"] = reply(b"public content", "text/plain")
-    network.routes[(PUBLIC_IP, other_site.port)] = ("127.0.0.1", site.port)
+    network.routes[(PUBLIC_IP, 80)] = ("127.0.0.1", site.port)
+    network.routes[("127.0.0.1", 80)] = ("127.0.0.1", other_site.port)
     network.dns["rebind.example"] = "127.0.0.1"  # any second system lookup would also rebind
     # When it is fetched
-    got = fetch_to_file(other_site.url("/", host="rebind.example"), tmp_path / "r", resolver=rebinding)
+    got = fetch_to_file("http://rebind.example/", tmp_path / "r", resolver=rebinding)
     # Then the one validated answer is what was connected to; the internal server saw nothing.
     assert got.path.read_bytes() == b"public content"
     assert calls == ["rebind.example"]
-    assert network.connects == [(PUBLIC_IP, other_site.port)]
+    assert network.connects == [(PUBLIC_IP, 80)]
     assert other_site.requests == []
     assert "rebind.example" not in network.lookups
 
@@ -382,14 +383,12 @@ def test_falls_back_to_the_next_validated_address(
     settings_env: Any, site: Site, network: FakeNetwork, tmp_path: Path
 ) -> None:
     site.routes["/"] = reply(b"ok", "text/plain")
-    network.routes[("93.184.216.35", site.port)] = ("127.0.0.1", site.port)
+    network.routes[("93.184.216.35", 80)] = ("127.0.0.1", site.port)
 
-    got = fetch_to_file(
-        site.url("/", host="two.example"), tmp_path / "t", resolver=lambda h, p: [PUBLIC_IP, "93.184.216.35"]
-    )
+    got = fetch_to_file("http://two.example/", tmp_path / "t", resolver=lambda h, p: [PUBLIC_IP, "93.184.216.35"])
 
     assert got.size == 2
-    assert network.connects == [(PUBLIC_IP, site.port), ("93.184.216.35", site.port)]
+    assert network.connects == [(PUBLIC_IP, 80), ("93.184.216.35", 80)]
 
 
 # --- TLS: SNI and certificate checked for the hostname while connected to the IP ----------------
@@ -448,12 +447,12 @@ def test_tls_uses_sni_and_verifies_the_hostname(
     monkeypatch.setattr(fetch, "_ssl_context", lambda: client_ctx)
     tls_site = Site(tls=server_ctx)
     tls_site.routes["/a.png"] = reply(PNG)
-    network.routes[(PUBLIC_IP, tls_site.port)] = ("127.0.0.1", tls_site.port)
-    url = tls_site.url("/a.png", host="media.example")
+    network.routes[(PUBLIC_IP, 443)] = ("127.0.0.1", tls_site.port)
+    url = "https://media.example/a.png"
     try:
         if ok:
             assert fetch_to_file(url, tmp_path / "a", resolver=lambda h, p: [PUBLIC_IP]).size == len(PNG)
-            assert tls_site.requests[0].headers["Host"] == f"media.example:{tls_site.port}"
+            assert tls_site.requests[0].headers["Host"] == "media.example"
         else:
             with pytest.raises(FetchError, match=r"CERTIFICATE_VERIFY_FAILED"):
                 fetch_to_file(url, tmp_path / "a", resolver=lambda h, p: [PUBLIC_IP])
@@ -461,7 +460,7 @@ def test_tls_uses_sni_and_verifies_the_hostname(
     finally:
         tls_site.stop()
     assert sni == ["media.example"]
-    assert network.connects == [(PUBLIC_IP, tls_site.port)]
+    assert network.connects == [(PUBLIC_IP, 443)]
 
 
 # --- POST --------------------------------------------------------------------------------------

@@ -2,11 +2,17 @@
 
 Every hop is resolved once, every address is validated, and the connection goes to a validated IP
 literal, so what was checked is what is connected to. Redirects are followed by hand, one checked
-hop at a time. REELGATE_URL_ALLOWLIST exempts exact host:port pairs (local simulators and tests).
+hop at a time. Public hosts are reached on ports 80 and 443 only. REELGATE_URL_ALLOWLIST exempts
+exact host:port pairs (local simulators and tests).
+
+One wall-clock deadline covers each fetch or POST, from connect through TLS, headers and body: the
+sooner of its timeout and the invocation's end (reelgate.deadline) less a margin. Bodies are read
+raw and only the identity Content-Encoding is accepted, so the byte cap is a cap on what is stored.
 """
 
 from __future__ import annotations
 
+import contextvars
 import ipaddress
 import re
 import socket
@@ -15,19 +21,23 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import certifi
+import httpcore
 import httpx
 
+from reelgate import deadline
 from reelgate.settings import get_settings
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], list[str]]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_PUBLIC_PORTS = frozenset(_DEFAULT_PORTS.values())
+_MARGIN_SECONDS = 1.0  # left to the caller, once a fetch gives up, to record the failure
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _POST_BODY_LIMIT = 64 * 1024  # a webhook receiver's answer is only looked at for its status
 _PARALLEL = 8
@@ -175,6 +185,8 @@ def _validated_addresses(url: httpx.URL, resolver: Resolver) -> tuple[str, ...]:
         reason = unsafe_reason(address)
         if reason:
             raise UnsafeURL(f"refusing {_shown(url)}: {host} resolves to {address}, a {reason}")
+    if port not in _PUBLIC_PORTS:  # checked after the addresses, whose refusal says more
+        raise UnsafeURL(f"refusing {_shown(url)}: port {port} is not allowed on public hosts (only 80 and 443)")
     return tuple(sorted(addresses, key=lambda a: ":" in a))  # IPv4 first: Lambda has no IPv6 egress
 
 
@@ -183,15 +195,87 @@ def _ssl_context() -> ssl.SSLContext:
     return ssl.create_default_context(cafile=certifi.where())
 
 
-def _client(timeout: float) -> httpx.Client:
+# --- One deadline for every socket operation ---------------------------------------------------
+# httpx's timeouts bound each socket operation, not the request (encode/httpx#1450): a server that
+# sends one header byte per second never trips them. So every connect, TLS handshake, read and write
+# gets the time left until the deadline as its timeout, and none may start once the deadline passed.
+
+
+def _ends_by(timeout: float) -> float:
+    """The monotonic time by which a fetch must be over: its timeout or the invocation's end, sooner."""
+    budget = min(timeout, deadline.remaining() - _MARGIN_SECONDS)
+    if budget <= 0:
+        raise FetchError("not enough time left in this invocation to fetch")
+    return time.monotonic() + budget
+
+
+def _left(ends: float, timeout: float | None, error: type[Exception]) -> float:
+    left = ends - time.monotonic()
+    if left <= 0:
+        raise error("the fetch deadline has passed")
+    return left if timeout is None else min(timeout, left)
+
+
+class _BoundedStream(httpcore.NetworkStream):
+    def __init__(self, stream: httpcore.NetworkStream, ends: float) -> None:
+        self._stream, self._ends = stream, ends
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, _left(self._ends, timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, _left(self._ends, timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        wait = _left(self._ends, timeout, httpcore.ConnectTimeout)
+        return _BoundedStream(self._stream.start_tls(ssl_context, server_hostname, wait), self._ends)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _BoundedBackend(httpcore.NetworkBackend):
+    def __init__(self, ends: float) -> None:
+        self._backend, self._ends = httpcore.SyncBackend(), ends
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.NetworkStream:
+        wait = _left(self._ends, timeout, httpcore.ConnectTimeout)
+        return _BoundedStream(self._backend.connect_tcp(host, port, wait, local_address, socket_options), self._ends)
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+
+class _Transport(httpx.HTTPTransport):
+    """httpx's own transport (its error mapping and streaming) over a pool on the bounded backend."""
+
+    def __init__(self, ends: float) -> None:
+        super().__init__(verify=_ssl_context(), trust_env=False)
+        # No keep-alive: the pool is keyed by IP, so a TLS session verified for one host must not serve another.
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=_ssl_context(), max_keepalive_connections=0, network_backend=_BoundedBackend(ends)
+        )
+
+
+def _client(ends: float) -> httpx.Client:
     # trust_env=False: an environment proxy would resolve the host itself and undo the pinning.
-    # No keep-alive: the pool is keyed by IP, so a TLS session verified for one host must not serve another.
     return httpx.Client(
-        timeout=timeout,
-        verify=_ssl_context(),
+        timeout=max(ends - time.monotonic(), 0.001),
+        transport=_Transport(ends),
         trust_env=False,
         follow_redirects=False,
-        limits=httpx.Limits(max_keepalive_connections=0),
     )
 
 
@@ -249,13 +333,13 @@ def fetch_to_file(
     """
     settings = get_settings()
     limit = max_bytes or settings.fetch_max_bytes
-    deadline = time.monotonic() + settings.fetch_timeout_seconds
+    ends = _ends_by(settings.fetch_timeout_seconds)
     try:
-        with _client(settings.fetch_timeout_seconds) as client:
+        with _client(ends) as client:
             response, final = _get(client, url, resolver or system_resolver, settings.fetch_max_redirects)
             try:
                 content_type = _check_response(response, final, allowed_types, limit)
-                size = _stream_to_file(response, dest, limit, deadline, final)
+                size = _stream_to_file(response, dest, limit, final)
             finally:
                 response.close()
     except httpx.HTTPError as exc:
@@ -265,7 +349,7 @@ def fetch_to_file(
 
 def _get(client: httpx.Client, url: str, resolver: Resolver, max_redirects: int) -> tuple[httpx.Response, httpx.URL]:
     current = _parse(url)
-    # identity: media is already compressed, and a gzip bomb cannot expand past the byte cap.
+    # identity: media is already compressed; anything else is refused (_check_response).
     headers = {"Accept-Encoding": "identity", "User-Agent": "Reelgate-Fetch/1"}
     for _ in range(max_redirects + 1):
         addresses = _validated_addresses(current, resolver)
@@ -284,6 +368,10 @@ def _get(client: httpx.Client, url: str, resolver: Resolver, max_redirects: int)
 def _check_response(response: httpx.Response, url: httpx.URL, allowed_types: tuple[str, ...], limit: int) -> str:
     if not 200 <= response.status_code < 300:
         raise FetchError(f"{_shown(url)} answered HTTP {response.status_code}", status=response.status_code)
+    encoding = response.headers.get("content-encoding", "")
+    if any(token.strip().lower() not in ("", "identity") for token in encoding.split(",")):
+        # Decoding would happen before the byte cap (a 100 KB gzip body can inflate to gigabytes).
+        raise FetchError(f"{_shown(url)} is sent with Content-Encoding {encoding!r}; only identity is accepted")
     length = response.headers.get("content-length", "")
     if length.isdigit() and int(length) > limit:
         raise FetchError(f"{_shown(url)} is {length} bytes, over the {limit}-byte limit")
@@ -300,16 +388,14 @@ def _type_matches(media_type: str, allowed: str) -> bool:
     return media_type.startswith(allowed) if allowed.endswith("/") else media_type == allowed
 
 
-def _stream_to_file(response: httpx.Response, dest: Path, limit: int, deadline: float, url: httpx.URL) -> int:
+def _stream_to_file(response: httpx.Response, dest: Path, limit: int, url: httpx.URL) -> int:
     size = 0
     try:
         with dest.open("wb") as out:
-            for chunk in response.iter_bytes():  # as received, so the deadline is checked per read
+            for chunk in response.iter_raw():  # bytes as sent: nothing is decoded past the cap
                 size += len(chunk)
                 if size > limit:
                     raise FetchError(f"{_shown(url)} is over the {limit}-byte limit")
-                if time.monotonic() > deadline:  # per-read timeouts alone let a slow drip run forever
-                    raise FetchError(f"timed out fetching {_shown(url)}")
                 out.write(chunk)
     except BaseException:
         dest.unlink(missing_ok=True)  # never leave a partial file that looks like an input
@@ -328,19 +414,23 @@ def post(
     timeout: float,
     resolver: Resolver | None = None,
 ) -> httpx.Response:
-    """POST content to url with the same address checks; redirects are not followed."""
+    """POST content to url with the same address checks and deadline; redirects are not followed.
+
+    The answer's body is kept raw (at most 64 KB, never decoded): only its status matters.
+    """
     target = _parse(url)
     addresses = _validated_addresses(target, resolver or system_resolver)
+    ends = _ends_by(timeout)
     try:
-        with _client(timeout) as client:
+        with _client(ends) as client:
             response = _send(client, "POST", target, addresses, headers=headers, content=content)
             try:
-                body = b"".join(_capped(response.iter_bytes(), _POST_BODY_LIMIT))
+                body = b"".join(_capped(response.iter_raw(), _POST_BODY_LIMIT))
             finally:
                 response.close()
     except httpx.HTTPError as exc:
         raise _translate(exc, url) from exc
-    # A fresh, fully read Response; encoding headers are dropped because body is already decoded.
+    # A fresh, fully read Response; framing headers are dropped because they describe the full raw body.
     kept = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _BODY_FRAMING]
     return httpx.Response(response.status_code, headers=kept, content=body, request=response.request)
 
@@ -365,7 +455,11 @@ def fetch_all(urls: list[str], dest_dir: Path, **kw: Any) -> list[Fetched]:
     dests = [dest_dir / f"{index:03d}{_suffix(url)}" for index, url in enumerate(urls)]
     # Leaving the with-block waits for downloads already running, so no thread writes after we return.
     with ThreadPoolExecutor(max_workers=min(len(urls), _PARALLEL)) as pool:
-        futures = [pool.submit(fetch_to_file, url, dest, **kw) for url, dest in zip(urls, dests, strict=True)]
+        # Each thread runs in a copy of this context, so the invocation's deadline applies there too.
+        futures = [
+            pool.submit(contextvars.copy_context().run, partial(fetch_to_file, url, dest, **kw))
+            for url, dest in zip(urls, dests, strict=True)
+        ]
         wait(futures, return_when=FIRST_EXCEPTION)
         for future in futures:
             error = future.exception() if future.done() else None

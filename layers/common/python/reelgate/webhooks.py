@@ -22,13 +22,14 @@ import httpx
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import EmptyWebhookSecretError
 
-from reelgate import fetch
+from reelgate import deadline, fetch
 from reelgate.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
 _SECRET_PREFIX = "whsec_"  # noqa: S105 - the Standard Webhooks format prefix, not a secret
 _MAX_BACKOFF_SECONDS = 60.0
+_ATTEMPT_SECONDS = 2.0  # least time worth an attempt: the fetcher's 1 s margin and a second to be answered
 Poster = Callable[..., httpx.Response]
 
 
@@ -82,7 +83,11 @@ def deliver(
     sleep: Callable[[float], None] = time.sleep,
     poster: Poster = fetch.post,
 ) -> Delivery:
-    """POST the signed payload until a 2xx answer or `attempts` tries; never raises for delivery."""
+    """POST the signed payload until a 2xx answer or `attempts` tries; never raises for delivery.
+
+    Each POST ends by the invocation's deadline (the fetcher's), and no retry starts that its backoff
+    and one attempt would carry past it: the delivery is then reported as not delivered.
+    """
     settings = get_settings()
     total = settings.webhook_attempts if attempts is None else max(attempts, 1)
     base = settings.webhook_backoff_seconds if backoff is None else backoff
@@ -92,9 +97,14 @@ def deliver(
     except (EmptyWebhookSecretError, binascii.Error, ValueError) as exc:
         return _failed(url, msg_id, Delivery(False, 0, None, f"invalid webhook secret: {exc}"))
     status: int | None = None
+    error: str | None = None
     for attempt in range(1, total + 1):
         if attempt > 1:
-            sleep(backoff_delay(base, attempt - 2))
+            delay = backoff_delay(base, attempt - 2)
+            if deadline.remaining() < delay + _ATTEMPT_SECONDS:
+                late = f"{error}; no time left in this invocation for another attempt"
+                return _failed(url, msg_id, Delivery(False, attempt - 1, status, late))
+            sleep(delay)
         headers = signed_headers(signer, msg_id, body, datetime.now(UTC))
         status, error, retry = _attempt(poster, url, body, headers, settings.webhook_timeout_seconds)
         if error is None:

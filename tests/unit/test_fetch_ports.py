@@ -1,0 +1,51 @@
+"""Public hosts are reached on ports 80 and 443 only; allowlisted host:port pairs keep working. No sockets."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+from reelgate import fetch
+from reelgate.fetch import UnsafeURL, fetch_to_file, post
+
+PUBLIC_IP = "93.184.216.34"
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a unit test touched the network")
+
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+
+
+def public(host: str, port: int) -> list[str]:
+    return [PUBLIC_IP]
+
+
+@pytest.mark.parametrize("url", ["http://cdn.example:8080/a.png", "https://cdn.example:8443/a.png",
+                                 "http://cdn.example:22/", f"http://{PUBLIC_IP}:6379/"])
+def test_other_ports_on_public_hosts_are_refused(settings_env: Any, tmp_path: Path, url: str) -> None:
+    port = url.split(":")[2].split("/", maxsplit=1)[0]
+
+    with pytest.raises(UnsafeURL, match=f"port {port} is not allowed on public hosts"):
+        fetch_to_file(url, tmp_path / "a", resolver=public)
+    with pytest.raises(UnsafeURL, match=f"port {port} is not allowed on public hosts"):
+        post(url, content=b"{}", headers={}, timeout=1, resolver=public)
+    assert not (tmp_path / "a").exists()
+
+
+@pytest.mark.parametrize("url", ["http://cdn.example/a", "https://cdn.example/a", "https://cdn.example:443/a"])
+def test_the_web_ports_pass_the_checks(settings_env: Any, url: str) -> None:
+    assert fetch._validated_addresses(fetch._parse(url), public) == (PUBLIC_IP,)
+
+
+def test_an_allowlisted_host_port_keeps_its_port(settings_env: pytest.MonkeyPatch) -> None:
+    settings_env.setenv("REELGATE_URL_ALLOWLIST", "sim.local:8080")
+
+    assert fetch._validated_addresses(fetch._parse("http://sim.local:8080/x"), public) == ()  # connect by name
+    with pytest.raises(UnsafeURL, match="port 8081"):
+        fetch._validated_addresses(fetch._parse("http://sim.local:8081/x"), public)
