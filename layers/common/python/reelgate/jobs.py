@@ -61,6 +61,7 @@ class Job(BaseModel):
     provider: dict[str, Any] | None = None
     notification: dict[str, Any] | None = None
     cost: int = 0  # credits charged, refunded if the job fails
+    slots: list[str] | None = None  # toolkit: counters held until settled ("queue", "key"); None = legacy job
     created_at: str = Field(default_factory=now_iso)
     updated_at: str = Field(default_factory=now_iso)
     started_at: str | None = None

@@ -38,6 +38,26 @@ class Settings(BaseSettings):
     webhook_backoff_seconds: float = Field(1.0, ge=0)
     webhook_timeout_seconds: float = Field(10.0, gt=0)
 
+    # --- Toolkit limits (bounded work; docs/decisions.md "Toolkit money and bounded work") ---
+    # Unfinished (queued or running) jobs one API key may have; more answer 429. 0 = no cap.
+    toolkit_max_active_jobs_per_key: int = Field(20, ge=0)
+    # Inputs are checked after download and probing, before any rendering; a job over a limit fails.
+    toolkit_max_video_urls: int = Field(20, ge=1)  # items of one concatenate request (more: 400)
+    toolkit_max_input_bytes: int = Field(256 * 1024 * 1024, gt=0)  # one downloaded input
+    toolkit_max_total_input_bytes: int = Field(1024 * 1024 * 1024, gt=0)  # all inputs of one job
+    toolkit_max_duration_seconds: float = Field(900.0, gt=0)  # one clip, and the sum of a job's clips
+    toolkit_max_video_pixels: int = Field(4096 * 2160, gt=0)  # width x height of a clip's frame (DCI 4K)
+    toolkit_max_image_pixels: int = Field(50_000_000, gt=0)  # width x height of a still (48 MP phones fit)
+    # A job refused for its own input (over a limit, not a video/image) is refunded like any failure.
+    toolkit_refund_refused_input: bool = True
+    # Every FFmpeg/ffprobe run ends by the invocation's deadline minus this reserve (upload, settle)...
+    ffmpeg_reserve_seconds: float = Field(30.0, ge=0)
+    # ...and never runs longer than this, also outside Lambda (no deadline).
+    ffmpeg_max_seconds: float = Field(870.0, gt=0)
+    # `queue recount` settles an unfinished toolkit job older than this as failed (and refunds it); it
+    # must exceed the toolkit flow's TimeoutSeconds (3600) so a job whose flow still runs is never touched.
+    toolkit_stale_job_seconds: int = Field(4200, ge=60)
+
     # --- Safe fetcher ---
     url_allowlist: str = ""  # comma-separated host:port exempt from the address checks (dev/tests only)
     fetch_timeout_seconds: float = Field(30.0, gt=0)

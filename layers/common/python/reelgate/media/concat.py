@@ -2,28 +2,53 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
+from reelgate.media.limits import InputRefused, Limits, check_clips, check_items, check_sizes, labels_for
 from reelgate.media.probe import MediaInfo, probe
 from reelgate.media.scratch import scratch_dir
 from reelgate.media.timeline import Timeline, plan_timeline
-from reelgate.media.tools import VIDEO_FORMATS, MediaError, local_input, run_ffmpeg
+from reelgate.media.tools import VIDEO_FORMATS, MediaError, MediaTimeout, binary, local_input, run_ffmpeg
 
 X264_PRESET = "veryfast"
 X264_CRF = 20
 AAC_BITRATE = "160k"
 
 
-def concatenate(inputs: list[Path], out: Path) -> str:
-    """Join `inputs` in order into the mp4 `out`; return "copy" or "reencode" (the path taken)."""
+def concatenate(inputs: list[Path], out: Path, *, limits: Limits | None = None,
+                labels: Sequence[str] | None = None) -> str:
+    """Join `inputs` in order into the mp4 `out`; return "copy" or "reencode" (the path taken).
+
+    With `limits` (the toolkit's path) the inputs are checked before anything is rendered: count,
+    bytes, readability, then probed duration and frame size. InputRefused names the input by its
+    label (`labels`, default "input N"); without limits a bad input raises ffprobe's MediaError.
+    """
     if not inputs:
         raise MediaError("nothing to concatenate")
-    clips = [probe(path) for path in inputs]
+    names = labels_for(len(inputs), labels)
+    if limits:
+        check_items(len(inputs), limits)
+        check_sizes(inputs, limits, names)
+    clips = [probe(path) for path in inputs] if limits is None else [
+        _probe_input(path, name) for path, name in zip(inputs, names, strict=True)]
+    if limits:
+        check_clips(clips, limits, names)
     if can_stream_copy(clips):
         join_by_stream_copy(inputs, out, with_audio=clips[0].has_audio)
         return "copy"
     join_by_reencode(inputs, plan_timeline(clips), out)
     return "reencode"
+
+
+def _probe_input(path: Path, name: str) -> MediaInfo:
+    binary("ffprobe")  # a missing tool is our failure, not the input's
+    try:
+        return probe(path)
+    except MediaTimeout:
+        raise
+    except (MediaError, KeyError, ValueError) as exc:
+        raise InputRefused(f"{name} is not a video that can be read") from exc
 
 
 def stream_layout(clip: MediaInfo) -> tuple[object, ...]:

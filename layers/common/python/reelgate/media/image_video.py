@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from reelgate.media.limits import InputRefused, Limits, check_sizes, check_still
 from reelgate.media.still import Still, inspect_still
-from reelgate.media.tools import local_input, run_ffmpeg
+from reelgate.media.tools import MediaError, local_input, run_ffmpeg
 from reelgate.media.zoom import ZoomPlan, plan_zoom, zoom_filter_graph
 
 # veryfast + CRF 20 beats NCA's default medium + CRF 23 on fidelity at about the same size (bench/).
@@ -13,9 +14,23 @@ X264_PRESET = "veryfast"
 X264_CRF = 20
 
 
-def render_image_video(image: Path, out: Path, *, length: float, frame_rate: int, zoom_speed: float) -> None:
-    """Render `image` as an H.264 mp4 zooming from 1.0 to 1 + zoom_speed/100 x length; no audio."""
-    still = inspect_still(image)
+def render_image_video(image: Path, out: Path, *, length: float, frame_rate: int, zoom_speed: float,
+                       limits: Limits | None = None, label: str = "the image") -> None:
+    """Render `image` as an H.264 mp4 zooming from 1.0 to 1 + zoom_speed/100 x length; no audio.
+
+    With `limits` (the toolkit's path) the file's bytes and the still's pixels are checked before
+    FFmpeg runs; an input that is no JPEG, PNG or WebP, or is over a limit, raises InputRefused
+    naming `label`.
+    """
+    if limits is None:
+        still = inspect_still(image)
+    else:
+        check_sizes([image], limits, [label])
+        try:
+            still = inspect_still(image)
+        except MediaError as exc:
+            raise InputRefused(f"{label} is not a JPEG, PNG or WebP image that can be read") from exc
+        check_still(still.size, limits, label)
     plan = plan_zoom(still.size, still.orientation, length=length, frame_rate=frame_rate, zoom_speed=zoom_speed)
     run_ffmpeg(image_video_args(still, plan, out))
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import subprocess
 from pathlib import Path
 
+from reelgate import deadline
 from reelgate.errors import ReelgateError
 from reelgate.settings import get_settings
 
@@ -17,6 +21,10 @@ VIDEO_FORMATS = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi,mpegts,flv"
 
 class MediaError(ReelgateError):
     """An FFmpeg step failed; the message carries the tail of FFmpeg's own explanation."""
+
+
+class MediaTimeout(MediaError):
+    """An FFmpeg/ffprobe run was stopped (its whole process group killed) when its time ran out."""
 
 
 def binary(name: str) -> Path:
@@ -37,15 +45,42 @@ def stderr_tail(stderr: str) -> str:
     return tail or "no diagnostics"
 
 
+def run_timeout(requested: float | None = None) -> float:
+    """Seconds one run may take: the invocation's remaining time minus the reserve kept for what follows
+    (upload, settling), capped by settings.ffmpeg_max_seconds and by `requested`."""
+    settings = get_settings()
+    allowed = min(settings.ffmpeg_max_seconds, deadline.remaining() - settings.ffmpeg_reserve_seconds)
+    if requested is not None:
+        allowed = min(allowed, requested)
+    if allowed <= 0:
+        raise MediaTimeout("no time left in this invocation for FFmpeg")
+    return allowed
+
+
 def _run(command: list[str], timeout: float | None) -> str:
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired as exc:
-        raise MediaError(f"{Path(command[0]).name} timed out after {timeout:g} s") from exc
-    if done.returncode != 0:
-        tool = Path(command[0]).name
-        raise MediaError(f"{tool} failed (exit {done.returncode}): {stderr_tail(done.stderr)}")
-    return done.stdout
+    tool = Path(command[0]).name
+    limit = run_timeout(timeout)
+    # A session of its own: on timeout the whole group goes, including anything the tool started.
+    with subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, start_new_session=True) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=limit)
+        except subprocess.TimeoutExpired as exc:
+            _kill_group(process)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.communicate(timeout=5)  # reap; a survivor holding the pipes cannot hang us
+            raise MediaTimeout(f"{tool} timed out after {limit:.1f} s") from exc
+        except BaseException:
+            _kill_group(process)
+            raise
+    if process.returncode != 0:
+        raise MediaError(f"{tool} failed (exit {process.returncode}): {stderr_tail(stderr)}")
+    return stdout
+
+
+def _kill_group(process: subprocess.Popen[str]) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 def run_ffmpeg(args: list[str], *, timeout: float | None = None) -> None:

@@ -3,6 +3,8 @@
 The uploader names the paying key in the object metadata `api-key-id` (and may set `length`,
 `frame_rate`, `zoom_speed`, `webhook-url`); the video lands next to the image as `<name>.mp4`.
 The job id derives from the object version, so a duplicate notification creates no second job.
+A refusal (credits, limits, bad metadata) is logged and dropped; `transact.Busy` propagates, so Lambda's
+asynchronous retry delivers the event again (nothing was written, and the job id is the same).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from urllib.parse import unquote_plus
 from reelgate.errors import Conflict, InsufficientCredits, NotFound, QueueFull
 from reelgate.jobs import Job
 from reelgate.observability import logger
+from reelgate.toolkit.ledger import TooManyJobs
 from reelgate.toolkit.schemas import IMAGE_TO_VIDEO, InvalidPayload, validate
 from reelgate.toolkit.service import IMAGE_TO_VIDEO_OP, Toolkit
 
@@ -30,7 +33,7 @@ def ingest(toolkit: Toolkit, s3: Any, event: dict[str, Any]) -> list[str]:
         job_id = str(uuid.uuid5(_NAMESPACE, f"{bucket}/{key}/{version}"))
         try:
             started.append(_start(toolkit, s3, bucket, key, job_id))
-        except (Conflict, NotFound, InsufficientCredits, QueueFull, InvalidPayload, ValueError) as exc:
+        except (Conflict, NotFound, InsufficientCredits, QueueFull, TooManyJobs, InvalidPayload, ValueError) as exc:
             logger.warning("upload not started as a job", extra={"key": key, "job_id": job_id, "reason": str(exc)})
     return started
 

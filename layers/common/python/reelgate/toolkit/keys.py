@@ -26,6 +26,7 @@ class ApiKey(BaseModel):
     key_id: str  # first 16 hex digits of the hash: safe to show and log
     name: str
     credits: int
+    active: int = 0  # unfinished jobs holding this key's slot (the per-key cap; see toolkit.ledger)
     webhook_secret: str
     revoked: bool = False
     created_at: str

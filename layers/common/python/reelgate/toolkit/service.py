@@ -8,14 +8,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from reelgate import flows
-from reelgate.errors import InsufficientCredits, NotFound, QueueFull
+from reelgate.errors import InsufficientCredits, NotFound, QueueFull, ReelgateError
 from reelgate.jobs import Job, JobStatus, JobStore, new_job_id
+from reelgate.observability import logger
 from reelgate.settings import Settings
 from reelgate.storage import MediaStore
 from reelgate.toolkit import envelope
 from reelgate.toolkit.keys import ApiKey, ApiKeys
-from reelgate.toolkit.ledger import Ledger
-from reelgate.toolkit.schemas import CONCATENATE, IMAGE_TO_VIDEO, validate
+from reelgate.toolkit.ledger import Ledger, TooManyJobs
+from reelgate.toolkit.schemas import CONCATENATE, IMAGE_TO_VIDEO, InvalidPayload, validate
+from reelgate.transact import Busy
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,14 @@ NCA_STATUS = {JobStatus.QUEUED: "queued", JobStatus.RUNNING: "running",
               JobStatus.SUCCEEDED: "done", JobStatus.FAILED: "done"}
 
 
+class JobNotStarted(ReelgateError):
+    def __init__(self) -> None:
+        super().__init__("could not start the job; its credits were refunded")
+
+
+NOT_STARTED_ERROR = "could not start the job"
+
+
 @dataclass
 class Answer:
     status: int
@@ -43,17 +53,24 @@ class Toolkit:
         self.jobs, self.keys, self.ledger, self.media = jobs, keys, ledger, media
         self._sfn, self._settings, self._sleep = sfn, settings, sleep
 
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
     def price(self, op: Operation) -> int:
         s = self._settings
         return s.price_image_to_video if op is IMAGE_TO_VIDEO_OP else s.price_concatenate
 
     def submit(self, key: ApiKey, op: Operation, payload: Any) -> Answer:
         data = validate(op.schema, payload)
+        limit = self._settings.toolkit_max_video_urls
+        if len(data.get("video_urls", ())) > limit:
+            raise InvalidPayload(f"video_urls: at most {limit} items are allowed")
         job = Job(kind=op.kind, owner=key.owner, input=data | {"endpoint": op.endpoint}, cost=self.price(op))
         try:
             self.enqueue(job, key)
-        except (InsufficientCredits, QueueFull) as exc:
-            code = 402 if isinstance(exc, InsufficientCredits) else 429
+        except (InsufficientCredits, QueueFull, TooManyJobs, Busy) as exc:
+            code = 402 if isinstance(exc, InsufficientCredits) else 503 if isinstance(exc, Busy) else 429
             return Answer(code, self._rejected(code, str(exc), job))
         if "webhook_url" not in data:
             job = self.wait(job.job_id, self._settings.api_wait_seconds)
@@ -65,13 +82,21 @@ class Toolkit:
             queue_length=self.ledger.queue_length(), build_number=self._settings.build_number))
 
     def enqueue(self, job: Job, key: ApiKey) -> None:
-        """Admit the job (credits, queue slot, record) and start its flow; a flow that cannot start is refunded."""
+        """Admit the job (credits, slots, record) and start its flow; a flow that cannot start is refunded.
+
+        Busy, TooManyJobs, QueueFull, InsufficientCredits: nothing was written. JobNotStarted: the job
+        is recorded as failed and refunded (or, if even that failed, left for `queue recount`).
+        """
         self.ledger.admit(job, key, job.cost)
         try:
             flows.start(self._sfn, self._settings.toolkit_flow_arn, job.job_id, {"job_id": job.job_id})
         except Exception as exc:
-            self.ledger.settle(job, JobStatus.FAILED, refund=job.cost, error=f"could not start the job: {exc}")
-            raise
+            logger.exception("the job's flow did not start", extra={"job_id": job.job_id})
+            try:
+                self.ledger.settle(job, JobStatus.FAILED, refund=job.cost, error=NOT_STARTED_ERROR)
+            except Exception:
+                logger.exception("the unstarted job was not settled; queue recount will", extra={"job_id": job.job_id})
+            raise JobNotStarted from exc
 
     def wait(self, job_id: str, budget: float, interval: float = 0.2) -> Job:
         deadline = time.monotonic() + budget

@@ -1,18 +1,51 @@
-"""The toolkit flow's tasks: render (download, convert, upload), settle (outcome, credits), notify."""
+"""The toolkit flow's tasks: render (download, check, convert, upload), settle (outcome, credits, slots), notify.
+
+What a caller reads in `job.error` (and in the webhook) is always one of Reelgate's own sentences:
+render raises `JobFailed` / `InputRefused` with such a sentence and logs the detail (FFmpeg's stderr,
+paths, AWS errors); settle shows only those two error types' messages and replaces anything else
+(a crash, a Lambda timeout, a Step Functions error) with a fixed text.
+"""
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from reelgate import events, fetch, media, webhooks
-from reelgate.errors import Conflict, NotFound
-from reelgate.flows import failure_message
+from reelgate.deadline import DeadlineExceeded
+from reelgate.errors import Conflict, NotFound, ReelgateError
 from reelgate.jobs import Job, JobStatus, now_iso
+from reelgate.media import InputRefused, Limits, MediaError, MediaTimeout
+from reelgate.media.limits import check_items
 from reelgate.media.scratch import scratch_dir
+from reelgate.observability import logger
+from reelgate.settings import Settings
 from reelgate.toolkit.service import Toolkit
+
+INTERNAL_ERROR = "the job failed because of an internal error"
+TIMEOUT_ERROR = "the job did not finish in the time allowed"
+CONVERSION_ERROR = "the conversion failed"
+DOWNLOAD_ERROR = "an input could not be downloaded"
+# Error types whose message render wrote for the caller; any other failure shows a fixed text.
+PUBLIC_ERRORS = frozenset({"JobFailed", "InputRefused"})
+TIMEOUT_ERRORS = frozenset({"States.Timeout", "Sandbox.Timedout", "DeadlineExceeded", "MediaTimeout"})
+MAX_ERROR_CHARS = 300
+
+
+class JobFailed(ReelgateError):
+    """A render failure told in Reelgate's own words (safe to show the caller); details are logged."""
+
+
+def limits(settings: Settings) -> Limits:
+    return Limits(
+        max_items=settings.toolkit_max_video_urls, max_input_bytes=settings.toolkit_max_input_bytes,
+        max_total_bytes=settings.toolkit_max_total_input_bytes,
+        max_duration_seconds=settings.toolkit_max_duration_seconds,
+        max_video_pixels=settings.toolkit_max_video_pixels, max_image_pixels=settings.toolkit_max_image_pixels,
+    )
 
 
 def render(toolkit: Toolkit, job_id: str) -> dict[str, Any]:
@@ -24,38 +57,88 @@ def render(toolkit: Toolkit, job_id: str) -> dict[str, Any]:
         raise Conflict(f"job {job_id} is already {job.status.value}")
     started = time.monotonic()
     key = job.input.get("output_key") or f"{job_id}.mp4"
-    with scratch_dir() as work:
-        out = work / "output.mp4"
-        if job.kind == "toolkit.image_to_video":
-            _image_to_video(toolkit, job.input, work, out)
-        else:
-            inputs = fetch.fetch_all([item["video_url"] for item in job.input["video_urls"]], work / "inputs")
-            media.concatenate([f.path for f in inputs], out)
-        toolkit.media.upload_file(out, key)
+    try:
+        with scratch_dir() as work:
+            out = work / "output.mp4"
+            _convert(toolkit, job.kind, job.input, work, out)
+            toolkit.media.upload_file(out, key)
+    except InputRefused as exc:
+        logger.info("input refused", extra={"job_id": job_id, "reason": str(exc)})
+        raise
+    except JobFailed:
+        raise
+    except (MediaTimeout, DeadlineExceeded) as exc:
+        logger.warning("render ran out of time", extra={"job_id": job_id, "detail": str(exc)})
+        raise JobFailed(TIMEOUT_ERROR) from exc
+    except fetch.FetchError as exc:
+        logger.warning("download failed", extra={"job_id": job_id, "detail": str(exc)})
+        raise _download_failure(exc, toolkit.settings) from exc
+    except MediaError as exc:
+        logger.error("conversion failed", extra={"job_id": job_id, "detail": str(exc)})
+        raise JobFailed(CONVERSION_ERROR) from exc
     return {"output_key": key, "run_time": time.monotonic() - started}
 
 
-def _image_to_video(toolkit: Toolkit, request: dict[str, Any], work: Path, out: Path) -> None:
-    image = work / "image"
-    if request.get("source_key"):  # uploaded to our own bucket (S3 trigger): no URL to fetch
-        toolkit.media.download_file(request["source_key"], image)
-    else:
-        fetch.fetch_to_file(request["image_url"], image, allowed_types=("image/",))
-    media.render_image_video(image, out, length=float(request.get("length", 5)),
-                             frame_rate=int(request.get("frame_rate", 30)),
-                             zoom_speed=float(request.get("zoom_speed", 3)))
+def _convert(toolkit: Toolkit, kind: str, request: dict[str, Any], work: Path, out: Path) -> None:
+    bounds = limits(toolkit.settings)
+    max_bytes = min(bounds.max_input_bytes, toolkit.settings.fetch_max_bytes)
+    if kind == "toolkit.image_to_video":
+        image = work / "image"
+        if request.get("source_key"):  # uploaded to our own bucket (S3 trigger): no URL to fetch
+            toolkit.media.download_file(request["source_key"], image)
+            label = "the uploaded image"
+        else:
+            fetch.fetch_to_file(request["image_url"], image, allowed_types=("image/",), max_bytes=max_bytes)
+            label = "image_url"
+        media.render_image_video(image, out, length=float(request.get("length", 5)),
+                                 frame_rate=int(request.get("frame_rate", 30)),
+                                 zoom_speed=float(request.get("zoom_speed", 3)), limits=bounds, label=label)
+        return
+    urls = [item["video_url"] for item in request["video_urls"]]
+    check_items(len(urls), bounds)  # before a single byte is downloaded
+    inputs = fetch.fetch_all(urls, work / "inputs", max_bytes=max_bytes)
+    media.concatenate([f.path for f in inputs], out, limits=bounds,
+                      labels=[f"video_urls[{index}]" for index in range(len(urls))])
+
+
+def _download_failure(exc: fetch.FetchError, settings: Settings) -> ReelgateError:
+    if "-byte limit" in str(exc):  # the safe fetcher's size refusal: the input's own fault
+        limit = min(settings.toolkit_max_input_bytes, settings.fetch_max_bytes) / (1024 * 1024)
+        return InputRefused(f"an input is larger than the {limit:.1f} MB limit per input")
+    status = getattr(exc, "status", None)
+    return JobFailed(f"{DOWNLOAD_ERROR} (HTTP {status})" if status else DOWNLOAD_ERROR)
+
+
+def public_failure(error: dict[str, Any]) -> tuple[str, bool]:
+    """(the job's error text, whether the job was refused for its own input) from Step Functions' {Error, Cause}."""
+    name = str(error.get("Error") or "")
+    try:
+        cause = json.loads(error.get("Cause") or "")
+    except (TypeError, ValueError):
+        cause = None
+    cause = cause if isinstance(cause, dict) else {}
+    kind = str(cause.get("errorType") or name)
+    message = cause.get("errorMessage")
+    if kind in PUBLIC_ERRORS and isinstance(message, str) and message.strip():
+        return message.strip()[:MAX_ERROR_CHARS], kind == "InputRefused"
+    if name in TIMEOUT_ERRORS or kind in TIMEOUT_ERRORS:
+        return TIMEOUT_ERROR, False
+    return INTERNAL_ERROR, False
 
 
 def settle(toolkit: Toolkit, events_client: Any, bus: str, task: dict[str, Any]) -> dict[str, Any]:
-    """Record the outcome once (refunding a failure) and say whether a webhook is due."""
+    """Record the outcome once (refunding a failure, freeing the job's slots) and say whether a webhook is due."""
     job = _job(toolkit, task["job_id"])
     timings = _timings(job, datetime.now(UTC), float(task.get("run_time") or 0.0))
     try:
         if task["outcome"] == "succeeded":
             toolkit.ledger.settle(job, JobStatus.SUCCEEDED, output=timings | {"output_key": task["output_key"]})
         else:
-            toolkit.ledger.settle(job, JobStatus.FAILED, refund=job.cost, output=timings,
-                                  error=failure_message(task.get("error") or {}))
+            error = task.get("error") or {}
+            message, refused = public_failure(error)
+            logger.info("job failed", extra={"job_id": job.job_id, "error": error.get("Error"), "refused": refused})
+            refund = 0 if refused and not toolkit.settings.toolkit_refund_refused_input else job.cost
+            toolkit.ledger.settle(job, JobStatus.FAILED, refund=refund, output=timings, error=message)
     except Conflict:
         pass  # settled by an earlier attempt: settling is idempotent
     job = _job(toolkit, job.job_id)
