@@ -4,11 +4,13 @@
     python -m infra.admin keys list | revoke KEY_ID | top-up KEY_ID AMOUNT
     python -m infra.admin apps put BUNDLE_ID --apphud-key-secret NAME [--model v4.5 ...]
     python -m infra.admin apps list
+    python -m infra.admin queue recount [--stale-after SECONDS | --keep-stale]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from typing import Any
@@ -17,6 +19,7 @@ from reelgate import aws
 from reelgate.mobile.apps import AppRegistry, add_app_commands, run_app_command
 from reelgate.settings import get_settings
 from reelgate.toolkit.keys import ApiKeys
+from reelgate.toolkit.ledger import Ledger
 
 from infra.local.provision import LOCAL_NAMES
 
@@ -24,6 +27,20 @@ from infra.local.provision import LOCAL_NAMES
 def state_table() -> str:
     """REELGATE_STATE_TABLE, else the local cloud's table (deployed stacks: set the variable)."""
     return get_settings().state_table or LOCAL_NAMES.state_table
+
+
+def jobs_table() -> str:
+    return get_settings().jobs_table or LOCAL_NAMES.jobs_table
+
+
+def _queue(args: argparse.Namespace) -> Any:
+    """Counters from the jobs really queued or running; jobs older than the flow's timeout settle first."""
+    s = get_settings()
+    ledger = Ledger(aws.client("dynamodb"), jobs_table=jobs_table(), state_table=state_table(),
+                    max_queue_length=s.max_queue_length, max_active_per_key=s.toolkit_max_active_jobs_per_key,
+                    job_ttl_days=s.job_ttl_days)
+    stale_after = None if args.keep_stale else (args.stale_after or s.toolkit_stale_job_seconds)
+    return dataclasses.asdict(ledger.recount(stale_after=stale_after))
 
 
 def _keys(args: argparse.Namespace) -> Any:
@@ -54,13 +71,24 @@ def parser() -> argparse.ArgumentParser:
     top_up.add_argument("key_id")
     top_up.add_argument("amount", type=int)
     add_app_commands(groups)
+    queue = groups.add_parser("queue").add_subparsers(dest="action", required=True)
+    recount = queue.add_parser("recount", help="reset the toolkit's queue and per-key counters from the jobs table")
+    stale = recount.add_mutually_exclusive_group()
+    stale.add_argument("--stale-after", type=int, metavar="SECONDS",
+                       help="settle unfinished jobs older than this as failed and refund them "
+                            "(default: REELGATE_TOOLKIT_STALE_JOB_SECONDS)")
+    stale.add_argument("--keep-stale", action="store_true", help="count old unfinished jobs instead of settling them")
     return root
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    registry = AppRegistry(aws.table(state_table()))
-    result = _keys(args) if args.group == "keys" else run_app_command(registry, args)
+    if args.group == "keys":
+        result = _keys(args)
+    elif args.group == "queue":
+        result = _queue(args)
+    else:
+        result = run_app_command(AppRegistry(aws.table(state_table())), args)
     json.dump(result, sys.stdout, indent=2, default=str)
     print()
     return 0
