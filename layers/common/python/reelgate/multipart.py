@@ -41,10 +41,10 @@ def parse(content_type: str | None, body: bytes) -> Form:
         filename = (part.file_name or b"").decode("utf-8", "replace")  # type: ignore[attr-defined]
         form.files[_name(part)] = Upload(filename, "", stream.read())
 
-    headers = {"Content-Type": content_type.encode("latin-1"), "Content-Length": str(len(body)).encode()}
     try:
+        headers = {"Content-Type": content_type.encode("latin-1"), "Content-Length": str(len(body)).encode()}
         parse_form(headers, io.BytesIO(body), on_field, on_file)
-    except (FormParserError, ValueError) as exc:
+    except (FormParserError, ValueError) as exc:  # UnicodeError too: a header beyond latin-1
         raise InvalidForm(f"the multipart body cannot be parsed: {exc}") from exc
     return form
 

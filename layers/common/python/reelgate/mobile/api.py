@@ -10,8 +10,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from botocore.exceptions import ClientError
 
-from reelgate import aws, multipart
-from reelgate.http import raw_body
+from reelgate import aws, http, multipart
 from reelgate.jobs import JobStore
 from reelgate.mobile.access import Entitlements, Limits
 from reelgate.mobile.apps import AppRegistry
@@ -77,7 +76,11 @@ def apphud_event(token: str | None, body: Any) -> dict[str, Any]:
 
 
 def resolver(*, submit: bool) -> APIGatewayRestResolver:
-    """A router whose errors answer {code, message} (+ "video_id": null on the submit endpoints)."""
+    """A router whose errors answer {code, message} (+ "video_id": null on the submit endpoints).
+
+    An unexpected failure answers 500100 with the request id, never the exception's text or class:
+    the detail goes to the logs under that id.
+    """
     app = APIGatewayRestResolver()
     extra = {"video_id": None} if submit else {}
 
@@ -93,23 +96,25 @@ def resolver(*, submit: bool) -> APIGatewayRestResolver:
 
     @app.exception_handler(Exception)
     def _failed(exc: Exception) -> Response:
-        logger.exception("request failed")
-        return plain_json(500, {"code": INTERNAL, "message": f"internal error: {type(exc).__name__}"} | extra)
+        rid = http.request_id(app.current_event.raw_event, app.lambda_context)
+        logger.exception("request failed", extra={"request_id": rid})
+        message = f"internal error (request id {rid})"
+        return plain_json(500, {"code": INTERNAL, "message": message, "request_id": rid} | extra)
 
     return app
 
 
 def json_body(app: APIGatewayRestResolver) -> Any:
     try:
-        return json.loads(app.current_event.body or "")
-    except ValueError as exc:
-        raise ApiError(INVALID_PARAMETER, "invalid parameter: the body is not valid JSON") from exc
+        return http.strict_json(app.current_event.body or "")
+    except http.InvalidJson as exc:
+        raise ApiError(INVALID_PARAMETER, f"invalid parameter: the body is not valid JSON ({exc})") from exc
 
 
 def form_body(app: APIGatewayRestResolver) -> tuple[dict[str, str], Image | None]:
     event = app.current_event
     try:
-        form = multipart.parse(event.headers.get("content-type"), raw_body(event.raw_event))
+        form = multipart.parse(event.headers.get("content-type"), http.raw_body(event.raw_event))
     except multipart.InvalidForm as exc:
         raise ApiError(INVALID_PARAMETER, f"invalid parameter: {exc}") from exc
     upload = form.files.get("image")

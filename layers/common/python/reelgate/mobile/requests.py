@@ -15,6 +15,7 @@ from reelgate.mobile.errors import (
 )
 
 MAX_PROMPT = 2048
+MAX_IDENTIFIER = 200  # app_bundle_id, apphud_user_id: parts of DynamoDB keys (2 KB partition, 1 KB sort)
 MAX_IMAGE_BYTES = 20 * 1024 * 1024  # Pixverse's documented upload limit
 IMAGE_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp"}
 
@@ -49,7 +50,14 @@ def text(body: Any, name: str) -> str:
 
 
 def caller(body: Any) -> Caller:
-    return Caller(text(body, "app_bundle_id"), text(body, "apphud_user_id"))
+    return Caller(identifier(body, "app_bundle_id"), identifier(body, "apphud_user_id"))
+
+
+def identifier(body: Any, name: str) -> str:
+    value = text(body, name)
+    if len(value) > MAX_IDENTIFIER:
+        raise ApiError(INVALID_PARAMETER, f"invalid parameter: {name} is longer than {MAX_IDENTIFIER} characters")
+    return value
 
 
 def prompt(body: Any) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 
-from reelgate import aws
+from reelgate import aws, http
 from reelgate.jobs import JobStore
 from reelgate.observability import logger
 from reelgate.settings import get_settings
@@ -49,7 +49,11 @@ def answer(result: Answer) -> Response:
 
 
 def resolver(failure: str) -> APIGatewayRestResolver:
-    """A router whose errors answer as NCA does; `failure` prefixes unexpected errors (HTTP 500)."""
+    """A router whose errors answer as NCA does; `failure` prefixes unexpected errors (HTTP 500).
+
+    A 500 never carries the exception's text (AWS errors name ARNs, tracebacks name paths): the
+    caller gets `failure` and the request id, the logs get the detail under that same id.
+    """
     app = APIGatewayRestResolver()
 
     @app.exception_handler(Unauthorized)
@@ -62,8 +66,10 @@ def resolver(failure: str) -> APIGatewayRestResolver:
 
     @app.exception_handler(Exception)
     def _failed(exc: Exception) -> Response:
-        logger.exception("request failed")
-        return _json(500, {"code": 500, "message": f"{failure}: {exc}"})
+        rid = http.request_id(app.current_event.raw_event, app.lambda_context)
+        logger.exception("request failed", extra={"request_id": rid})
+        return _json(500, {"code": 500, "message": f"{failure}: internal error (request id {rid})",
+                           "request_id": rid})
 
     return app
 
@@ -83,6 +89,6 @@ def json_body(app: APIGatewayRestResolver, *, optional: bool = False) -> Any:
             return {}
         raise InvalidPayload("the body must be a JSON object")
     try:
-        return json.loads(raw)
-    except ValueError as exc:
-        raise InvalidPayload(f"the body is not valid JSON ({exc.args[0]})") from exc
+        return http.strict_json(raw)
+    except http.InvalidJson as exc:
+        raise InvalidPayload(f"the body is not valid JSON ({exc})") from exc

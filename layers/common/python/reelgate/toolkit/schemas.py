@@ -1,11 +1,16 @@
-"""Request schemas of the toolkit endpoints, as the seed documents give them (JSON Schema)."""
+"""Request schemas of the toolkit endpoints, as the seed documents give them (JSON Schema), with
+bounds added: string lengths, list sizes, `since_seconds`, and closed status bodies.
+
+Keywords are ordered so the cheap checks run first (`required`, `additionalProperties`, `maxItems`
+before `items`), and `validate` stops at the first error: a huge list costs one length check.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 from urllib.parse import urlsplit
 
-from jsonschema import Draft7Validator, FormatChecker
+from jsonschema import Draft7Validator, FormatChecker, ValidationError
 
 _checker = FormatChecker()
 
@@ -19,46 +24,58 @@ def _is_http_url(value: object) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
-_URI = {"type": "string", "format": "uri"}
+MAX_URL_LENGTH = 3072  # presigned URLs with session tokens fit; 100 of them keep a job under DynamoDB's 400 KB
+MAX_ID_LENGTH = 256  # the caller's own request id, echoed back
+MAX_JOB_ID_LENGTH = 128  # job ids are 36-character UUIDs
+MAX_VIDEO_URLS = 100  # the request format's ceiling; REELGATE_TOOLKIT_MAX_VIDEO_URLS sets the deployment's limit
+MAX_SINCE_SECONDS = 366 * 24 * 3600  # jobs expire long before a year
+_SHOWN = 200  # characters of a caller's value quoted back in a message
+
+_URI = {"type": "string", "maxLength": MAX_URL_LENGTH, "format": "uri"}
+_ID = {"type": "string", "maxLength": MAX_ID_LENGTH}
 
 IMAGE_TO_VIDEO: dict[str, Any] = {
     "type": "object",
+    "required": ["image_url"],
+    "additionalProperties": False,
     "properties": {
         "image_url": _URI,
         "length": {"type": "number", "minimum": 1, "maximum": 60},
         "frame_rate": {"type": "integer", "minimum": 15, "maximum": 60},
         "zoom_speed": {"type": "number", "minimum": 0, "maximum": 100},
         "webhook_url": _URI,
-        "id": {"type": "string"},
+        "id": _ID,
     },
-    "required": ["image_url"],
-    "additionalProperties": False,
 }
 
 CONCATENATE: dict[str, Any] = {
     "type": "object",
+    "required": ["video_urls"],
+    "additionalProperties": False,
     "properties": {
         "video_urls": {
             "type": "array",
-            "items": {"type": "object", "properties": {"video_url": _URI}, "required": ["video_url"]},
             "minItems": 1,
+            "maxItems": MAX_VIDEO_URLS,
+            "items": {"type": "object", "required": ["video_url"], "properties": {"video_url": _URI}},
         },
         "webhook_url": _URI,
-        "id": {"type": "string"},
+        "id": _ID,
     },
-    "required": ["video_urls"],
-    "additionalProperties": False,
 }
 
+# NCA leaves both status bodies open; unknown fields are refused here (a misspelt field is a 400).
 JOB_STATUS: dict[str, Any] = {
     "type": "object",
-    "properties": {"job_id": {"type": "string", "minLength": 1}},
     "required": ["job_id"],
+    "additionalProperties": False,
+    "properties": {"job_id": {"type": "string", "minLength": 1, "maxLength": MAX_JOB_ID_LENGTH}},
 }
 
 JOBS_STATUS: dict[str, Any] = {
     "type": "object",
-    "properties": {"since_seconds": {"type": "number", "minimum": 0}},
+    "additionalProperties": False,
+    "properties": {"since_seconds": {"type": "number", "minimum": 0, "maximum": MAX_SINCE_SECONDS}},
 }
 
 
@@ -68,10 +85,25 @@ class InvalidPayload(ValueError):
 
 def validate(schema: dict[str, Any], payload: Any) -> dict[str, Any]:
     """The payload if valid; else InvalidPayload naming the first problem and the field it is in."""
-    error = next(iter(sorted(Draft7Validator(schema, format_checker=_checker).iter_errors(payload),
-                             key=lambda e: list(e.absolute_path))), None)
+    error = next(Draft7Validator(schema, format_checker=_checker).iter_errors(payload), None)
     if error is None:
         return dict(payload)
     where = ".".join(str(part) for part in error.absolute_path)
-    detail = f"{error.instance!r} is not a valid http(s) URL" if error.validator == "format" else error.message
+    detail = _detail(error)
     raise InvalidPayload(f"{where}: {detail}" if where else detail)
+
+
+def _detail(error: ValidationError) -> str:
+    """jsonschema's message, except where it would quote a long value back in full."""
+    limit = error.validator_value
+    if error.validator == "format":
+        return f"{_short(repr(error.instance))} is not a valid http(s) URL"
+    if error.validator == "maxLength":
+        return f"at most {limit} characters are allowed"
+    if error.validator == "maxItems":
+        return f"at most {limit} items are allowed"
+    return _short(error.message)
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= _SHOWN else f"{text[:_SHOWN]}…"
