@@ -263,7 +263,9 @@ class _Transport(httpx.HTTPTransport):
 
     def __init__(self, ends: float) -> None:
         super().__init__(verify=_ssl_context(), trust_env=False)
-        # No keep-alive: the pool is keyed by IP, so a TLS session verified for one host must not serve another.
+        # httpx 0.28 takes no network backend, so its pool is replaced (test_fetch_deadline.py fails if a
+        # later httpx stops using `_pool`). No keep-alive: the pool is keyed by IP, so a TLS session verified
+        # for one host must not serve another.
         self._pool = httpcore.ConnectionPool(
             ssl_context=_ssl_context(), max_keepalive_connections=0, network_backend=_BoundedBackend(ends)
         )
