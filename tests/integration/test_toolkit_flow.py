@@ -103,6 +103,8 @@ def test_with_a_webhook_the_job_answers_202_then_posts_a_signed_envelope(cloud, 
     headers, raw = _Receiver.received[-1]
     payload = Webhook(key.webhook_secret).verify(raw, {k.lower(): v for k, v in headers.items()})
     assert payload["job_id"] == accepted["job_id"] and payload["code"] == 500
+    # The caller reads Reelgate's own sentence, not the fetcher's (no URL, path or exception text).
+    assert payload["message"] == "an input could not be downloaded (HTTP 404)"
     assert _Receiver.received[0][0]["webhook-id"] == headers["webhook-id"]
 
 
@@ -135,7 +137,8 @@ def test_a_flow_that_cannot_start_fails_the_job_and_refunds_it(cloud, key, monke
     assert status == 500 and answer["message"].startswith("An error occurred during video concatenation")
     assert credits_of(cloud, key.key_id) == 100
     jobs = aws.table(cloud.env["REELGATE_JOBS_TABLE"]).scan()["Items"]
-    assert [(j["status"], j["error"].startswith("could not start the job")) for j in jobs] == [("failed", True)]
+    assert [(j["status"], j["error"]) for j in jobs] == [("failed", "could not start the job")]
+    assert "arn:" not in answer["message"]  # the Step Functions error (with the flow's ARN) goes to the logs only
     # With no queue limit (the default) no admission or settle writes the shared queue counter.
     assert "Item" not in aws.table(cloud.env["REELGATE_STATE_TABLE"]).get_item(Key={"pk": QUEUE_PK})
     assert ApiKeys(aws.table(cloud.env["REELGATE_STATE_TABLE"])).get(key.key_id).active == 0
