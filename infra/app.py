@@ -6,6 +6,7 @@ Run it as a module from the project root: as a script, `infra/constructs` would 
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import os
@@ -16,6 +17,7 @@ from typing import Any
 from aws_cdk import App, Aspects
 from cdk_nag import AwsSolutionsChecks
 
+from infra import environment
 from infra.constants import ROOT, SERVICE, STACK_ID, stage_config
 from infra.constructs.shared_layers import LayerSources
 from infra.stack import ReelgateStack
@@ -29,6 +31,7 @@ def build(
     """The app with its one stack and cdk-nag's AwsSolutions pack; tests call this too."""
     app = App(context=context, outdir=outdir, analytics_reporting=False)
     stage = stage_config(app.node.try_get_context("stage"))
+    stage = dataclasses.replace(stage, settings=operator_settings(app.node.get_all_context(), stage.name))
     stack = ReelgateStack(
         app, STACK_ID, stage=stage, layer_sources=layer_sources,
         stack_name=f"{SERVICE}-{stage.name}",
@@ -36,6 +39,14 @@ def build(
     )
     Aspects.of(app).add(AwsSolutionsChecks(verbose=True))
     return app, stack
+
+
+def operator_settings(context: dict[str, Any], stage: str) -> dict[str, str]:
+    """The stage's operator settings: cdk.json's `settings.<stage>`, then `-c setting.<name>=<value>` overrides;
+    every setting a function reads gets a value (the model's default when none is given)."""
+    values = dict((context.get("settings") or {}).get(stage) or {})
+    values |= {key.removeprefix("setting."): value for key, value in context.items() if key.startswith("setting.")}
+    return environment.stage_values(values)
 
 
 def cli_context(argv: list[str]) -> dict[str, str]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from aws_cdk import RemovalPolicy
@@ -50,6 +51,8 @@ class StageConfig:
     log_level: str
     api_rate_limit: int
     api_burst_limit: int
+    # Operator settings (queue limit, prices, waits...) as environment strings, from CDK context.
+    settings: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def removal_policy(self) -> RemovalPolicy:

@@ -21,6 +21,9 @@ Grant = Literal[
     "jobs:read", "jobs:write", "state:read", "state:write", "media:read", "media:write",
     "events:put", "flow:toolkit", "flow:pixverse", "secret:pixverse", "secret:apphud", "secret:apphud_apps",
 ]
+# Which operator settings a function reads (infra/environment.py lists each group's settings).
+SettingGroup = Literal["jobs", "media_urls", "toolkit", "fetch", "webhooks", "media", "pixverse", "generation",
+                       "apphud"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,8 @@ class Function:
     ffmpeg: bool = False  # attaches the FFmpeg layer (x86_64 build, see docs/decisions.md)
     ephemeral_mb: int = 512
     grants: frozenset[Grant] = field(default_factory=frozenset)
+    settings: tuple[SettingGroup, ...] = ()
+    reserved_concurrency: int | None = None  # None: the account's unreserved pool
 
     @property
     def directory(self) -> Path:
@@ -87,68 +92,87 @@ _MOBILE_SUBMIT: frozenset[Grant] = frozenset(
      "secret:apphud_apps"}
 )
 
+_TOOLKIT_API: tuple[SettingGroup, ...] = ("jobs", "media_urls", "toolkit")
+_MOBILE_API: tuple[SettingGroup, ...] = ("jobs", "media_urls", "pixverse", "generation", "apphud")
+
 FUNCTIONS: tuple[Function, ...] = (
     Function("health", "Liveness probe", (Route("GET", "/health"),)),
     # --- Video toolkit (NCA-compatible) ---
     Function(
         "toolkit_image_to_video", "Image to zooming video (toolkit)",
-        _post("/v1/image/convert/video", "/paid/image/convert/video"), auth="api_key", grants=_TOOLKIT_SUBMIT,
+        _post("/v1/image/convert/video", "/paid/image/convert/video"), auth="api_key",
+        grants=_TOOLKIT_SUBMIT, settings=_TOOLKIT_API,
     ),
     Function(
         "toolkit_concatenate", "Concatenate videos (toolkit)",
-        _post("/v1/video/concatenate", "/paid/video/concatenate"), auth="api_key", grants=_TOOLKIT_SUBMIT,
+        _post("/v1/video/concatenate", "/paid/video/concatenate"), auth="api_key",
+        grants=_TOOLKIT_SUBMIT, settings=_TOOLKIT_API,
     ),
     Function(
         "toolkit_job_status", "Toolkit job status",
         _post("/v1/toolkit/job/status", "/paid/get/job/status"), auth="api_key",
-        grants=frozenset({"jobs:read", "state:read", "media:read"}),
+        grants=frozenset({"jobs:read", "state:read", "media:read"}), settings=_TOOLKIT_API,
     ),
     Function(
         "toolkit_jobs_status", "Toolkit jobs of this key in a time window",
         _post("/v1/toolkit/jobs/status"), auth="api_key", grants=frozenset({"jobs:read", "state:read"}),
+        settings=_TOOLKIT_API,
     ),
     Function(
         "toolkit_authenticate", "Toolkit API key check",
         (Route("GET", "/v1/toolkit/authenticate"),), auth="api_key", grants=frozenset({"state:read"}),
+        settings=_TOOLKIT_API,
     ),
     Function(
         "toolkit_render", "Download, convert with FFmpeg and upload (toolkit flow task)",
         memory=3008, timeout=900, arch="x86_64", ffmpeg=True, ephemeral_mb=10240,
         grants=frozenset({"jobs:read", "jobs:write", "media:read", "media:write"}),
+        settings=("jobs", "fetch", "media"),
     ),
     Function(
         "toolkit_settle", "Record the outcome, settle credits and the queue slot (toolkit flow task)",
         grants=frozenset({"jobs:read", "jobs:write", "state:write", "media:read", "events:put"}),
+        settings=_TOOLKIT_API,
     ),
     Function(
         "toolkit_notify", "Deliver the signed webhook with retries (toolkit flow task)",
         timeout=300, grants=frozenset({"jobs:read", "jobs:write", "state:read", "media:read"}),
+        settings=(*_TOOLKIT_API, "fetch", "webhooks"),
     ),
     Function(
         "s3_ingest", "Start a toolkit job for an image uploaded under inbox/",
         grants=frozenset({"jobs:read", "jobs:write", "state:read", "state:write", "media:read", "flow:toolkit"}),
+        settings=_TOOLKIT_API,
     ),
     # --- Mobile video API (Pixverse) ---
-    Function("text_to_video", "Text to video (Pixverse)", _post("/text2video"), auth="app", grants=_MOBILE_SUBMIT),
+    Function(
+        "text_to_video", "Text to video (Pixverse)", _post("/text2video"), auth="app", grants=_MOBILE_SUBMIT,
+        settings=_MOBILE_API,
+    ),
     Function(
         "image_to_video", "Image to video (Pixverse)", _post("/image2video"), auth="app", grants=_MOBILE_SUBMIT,
+        settings=_MOBILE_API,
     ),
     Function(
         "get_status", "Status of a generation", _post("/get-status"), auth="app",
         grants=frozenset({"jobs:read", "state:read", "media:read"}),
+        settings=_MOBILE_API,
     ),
     Function(
         "apphud_webhook", "Apphud S2S events refresh cached entitlements", _post("/webhooks/apphud"),
         auth="apphud_token", grants=frozenset({"state:read", "state:write", "secret:apphud"}),
+        settings=("apphud",),
     ),
     Function(
         "pixverse_poll", "Poll Pixverse, mirror the video and finish the job (flow task)",
         memory=1024, timeout=300,
         grants=frozenset({"jobs:read", "jobs:write", "state:write", "media:write", "events:put", "secret:pixverse"}),
+        settings=("jobs", "media_urls", "pixverse", "generation", "fetch"),
     ),
     Function(
         "pixverse_fail", "Mark a generation failed and release its slot (flow task)",
         grants=frozenset({"jobs:read", "jobs:write", "state:write", "events:put"}),
+        settings=("jobs", "generation"),
     ),
 )
 

@@ -12,16 +12,8 @@ from aws_cdk import aws_stepfunctions as sfn
 from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
-from infra import registry
-from infra.constants import (
-    ARCHITECTURES,
-    ASSET_EXCLUDES,
-    FFMPEG_DIR,
-    LOG_RETENTION,
-    METRICS_NAMESPACE,
-    RUNTIME,
-    StageConfig,
-)
+from infra import environment, registry
+from infra.constants import ARCHITECTURES, ASSET_EXCLUDES, LOG_RETENTION, RUNTIME, StageConfig
 from infra.constructs import grants
 from infra.constructs.shared_layers import SharedLayers
 
@@ -65,6 +57,7 @@ class Functions(Construct):
             log_group=log_group,
             role=role,
             environment=self._environment(spec),
+            reserved_concurrent_executions=spec.reserved_concurrency,
         )
         self._suppress(function, role, spec)
         return function
@@ -75,22 +68,13 @@ class Functions(Construct):
             description=f"Reelgate {spec.name}: {', '.join(sorted(spec.grants)) or 'no grants'}",
         )
         log_group.grant_write(role)  # instead of AWSLambdaBasicExecutionRole's account-wide log rights
-        for grant in sorted(spec.grants):
-            if (statement := grants.statement(grant, self._targets)) is not None:
-                role.add_to_policy(statement)
+        for statement in grants.statements(spec.grants, self._targets.resources(self)):
+            role.add_to_policy(statement)
         return role
 
     def _environment(self, spec: registry.Function) -> dict[str, str]:
-        env = {
-            "POWERTOOLS_SERVICE_NAME": spec.name,
-            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
-            "LOG_LEVEL": self._stage.log_level,
-            "REELGATE_STAGE": self._stage.name,
-            **grants.environment(spec.grants, self._targets),
-        }
-        if spec.ffmpeg:
-            env["REELGATE_FFMPEG_DIR"] = FFMPEG_DIR
-        return env
+        return environment.function_environment(spec, self._targets.resources(self), self._stage.name,
+                                                self._stage.settings, log_level=self._stage.log_level)
 
     def connect_flows(self, machines: Mapping[str, sfn.IStateMachine]) -> None:
         """Give each function granted `flow:<name>` that machine's ARN and StartExecution on it only."""

@@ -1,8 +1,16 @@
-"""`make dev`: the whole product on one machine, no Docker and no AWS account.
+"""`make dev`: the whole product on one machine, no Docker and no AWS account, as strict as AWS.
 
-moto serves the AWS APIs on a loopback port (Step Functions executed by its ASL interpreter,
-Lambda invokes routed to the real handlers in this process), the provider simulators stand in
-for Pixverse and Apphud unless real endpoints are configured, and a gateway serves the API.
+- **AWS**: moto serves the AWS APIs on a loopback port behind a gate that enforces each function's
+  IAM policy, injects faults on demand and keeps moto consistent (`aws_server.py`). Step Functions
+  run the real ASL files on moto's interpreter.
+- **Lambda**: every invocation (API, Step Functions task, S3 event) runs in a warm worker process of
+  its own function, with exactly the environment the CDK app gives that function, its timeout and
+  Lambda's payload limits (`runtime.py`).
+- **Providers**: simulators for Pixverse and Apphud unless real endpoints are configured.
+- **API Gateway**: the gateway turns HTTP requests into proxy events, with API Gateway's limits.
+
+The local cloud's own configuration comes from its environment (the README's table); functions never
+see that environment, only the operator settings the registry says they read.
 """
 
 from __future__ import annotations
@@ -17,16 +25,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
-from moto.server import ThreadedMotoServer
+from reelgate.mobile.apps import DEV_BUNDLE_ID
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from infra.local import moto_lambda
+from infra import environment, registry
+from infra.local import functions, moto_lambda
+from infra.local.aws_server import AwsServer
 from infra.local.gateway import Gateway
-from infra.local.lambdas import invoke
-from infra.local.provision import Names, provision
+from infra.local.policies import authorizer
+from infra.local.provision import LOCAL_NAMES, provision
+from infra.local.runtime import ASYNC_PAYLOAD_BYTES, STATES_PAYLOAD_BYTES, Runtime
+from infra.local.seed import seed_development_data
 
 APPHUD_SIM_KEY = "app_sim_key"
-DEV_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "reelgate-local", "AWS_SECRET_ACCESS_KEY": "reelgate-local-secret"}
+PIXVERSE_SIM_KEY = "sim-key"
+ADMIN_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "reelgate-local", "AWS_SECRET_ACCESS_KEY": "reelgate-local-secret"}
+STAGE = "local"
+STATE_DIR = registry.ROOT / ".local-cloud"
+FFMPEG_BIN = registry.ROOT / "layers" / "ffmpeg" / "bin"  # the FFmpeg layer's bin/, /opt/bin on Lambda
 
 
 @dataclass
@@ -34,32 +50,51 @@ class LocalCloud:
     host: str
     port: int
     aws_port: int
+    config: dict[str, str] = field(default_factory=lambda: dict(os.environ))  # the cloud's own configuration
     info: dict[str, Any] = field(default_factory=dict)
+    runtime: Runtime | None = None
     _servers: list[Any] = field(default_factory=list)
     _serving: bool = False
 
+    @property
+    def aws_url(self) -> str:
+        return f"http://{self.host}:{self.aws_port}"
+
     def start(self) -> dict[str, Any]:
-        aws_url = f"http://{self.host}:{self.aws_port}"
-        os.environ.update(DEV_CREDENTIALS | {
-            "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
-            "AWS_ENDPOINT_URL": aws_url,
-            "MOTO_PORT": str(self.aws_port),  # moto's ASL interpreter calls Lambda on this port
-            "POWERTOOLS_TRACE_DISABLED": "1",  # no X-Ray daemon locally
-        })
-        os.environ.setdefault("AWS_REGION", os.environ["AWS_DEFAULT_REGION"])
-        moto_lambda.install()
-        moto = ThreadedMotoServer(ip_address=self.host, port=self.aws_port, verbose=False)
-        moto.start()
-        self._servers.append(moto)
-        _post_json(f"{aws_url}/moto-api/config", {"stepfunctions": {"execute_state_machine": True}})
-        os.environ.update(provision(boto3.Session(), _names()))
-        self.info = {"api": f"http://{self.host}:{self.port}", "aws_endpoint": aws_url,
-                     "aws_access_key_id": DEV_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-                     "aws_secret_access_key": DEV_CREDENTIALS["AWS_SECRET_ACCESS_KEY"]}
-        self.info |= _start_providers(self._servers, self.host)
-        self.info |= _seed()
-        gateway: BaseWSGIServer = make_server(self.host, self.port, Gateway(invoke), threaded=True)
+        region = self.config.get("AWS_DEFAULT_REGION") or "us-east-1"
+        # The emulator's own process: moto's ASL interpreter calls Lambda on MOTO_PORT with these.
+        os.environ.update(ADMIN_CREDENTIALS | {"AWS_DEFAULT_REGION": region, "AWS_REGION": region,
+                                               "AWS_ENDPOINT_URL": self.aws_url, "MOTO_PORT": str(self.aws_port)})
+        aws = AwsServer(self.host, self.aws_port)
+        aws.start()
+        self._servers.append(aws)
+        _post_json(f"{self.aws_url}/moto-api/config", {"stepfunctions": {"execute_state_machine": True}})
+        session = boto3.Session(region_name=region)
+        names = LOCAL_NAMES
+        provision(session, names)
+        providers = self._start_providers()
+        res = _resources(session, region, names, self._secrets(session))
+        settings = environment.stage_values(self._stage_settings(providers))
+        work = STATE_DIR / f"run-{self.aws_port}"
+        configs = functions.configs(res, STAGE, settings, aws_endpoint=self.aws_url, work_dir=work,
+                                    log_level=self.config.get("LOG_LEVEL", "INFO"))
+        self.runtime = runtime = Runtime(configs, log_dir=work / "logs")
+        aws.gate.principals = {functions.identity(name).access_key_id: name for name in configs}
+        aws.gate.authorize = authorizer(res, session)
+        moto_lambda.install(
+            lambda name, event: _as_lambda(runtime, name, event, STATES_PAYLOAD_BYTES, "States.DataLimitExceeded"),
+            lambda name, event: _as_lambda(runtime, name, event, ASYNC_PAYLOAD_BYTES),
+        )
+        api_key = self.config.get("REELGATE_DEV_API_KEY") or "rg_dev_" + secrets.token_urlsafe(24)
+        seeded = seed_development_data(session, names.state_table, api_key, res.secret_arns["apphud_apps"])
+        gateway: BaseWSGIServer = make_server(self.host, self.port, Gateway(runtime), threaded=True)
         self._servers.append(gateway)
+        self.info = {"api": f"http://{self.host}:{self.port}", "aws_endpoint": self.aws_url,
+                     "aws_access_key_id": ADMIN_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                     "aws_secret_access_key": ADMIN_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+                     "jobs_table": names.jobs_table, "state_table": names.state_table,
+                     "media_bucket": names.media_bucket, **providers, **seeded,
+                     "function_logs": str(work / "logs")}
         return self.info
 
     def serve_forever(self) -> None:
@@ -71,18 +106,78 @@ class LocalCloud:
         if self._serving:
             gateway.shutdown()
         gateway.server_close()
+        if self.runtime is not None:
+            self.runtime.stop()
         for server in others:
             server.stop()
         moto_lambda.uninstall()
 
+    def _start_providers(self) -> dict[str, str]:
+        """A simulator for every provider without a configured real endpoint."""
+        from infra.local.simulators.apphud import ApphudSimulator
+        from infra.local.simulators.pixverse import PixverseSimulator
 
-def _names() -> Names:
-    env = os.environ
-    return Names(
-        jobs_table=env.setdefault("REELGATE_JOBS_TABLE", "reelgate-jobs"),
-        state_table=env.setdefault("REELGATE_STATE_TABLE", "reelgate-state"),
-        media_bucket=env.setdefault("REELGATE_MEDIA_BUCKET", "reelgate-media"),
+        env = self.config
+        out = {}
+        if env.get("PIXVERSE_BASE_URL") and env.get("PIXVERSE_API_KEY"):
+            out["pixverse"] = env["PIXVERSE_BASE_URL"]
+        else:
+            pixverse = PixverseSimulator(host=self.host, port=int(env.get("REELGATE_PIXVERSE_SIM_PORT", "0")),
+                                         api_key=PIXVERSE_SIM_KEY)
+            out["pixverse"] = pixverse.start()
+            self._servers.append(pixverse)
+        if env.get("APPHUD_BASE_URL"):
+            out["apphud"] = env["APPHUD_BASE_URL"]
+        else:
+            apphud = ApphudSimulator(host=self.host, port=int(env.get("REELGATE_APPHUD_SIM_PORT", "0")),
+                                     api_keys=(APPHUD_SIM_KEY,))
+            out["apphud"] = apphud.start()
+            self._servers.append(apphud)
+        return out
+
+    def _secrets(self, session: Any) -> dict[str, str]:
+        """The stack's three secrets, holding the simulators' keys unless real ones are configured."""
+        env = self.config
+        values = {
+            "pixverse": env.get("PIXVERSE_API_KEY") if env.get("PIXVERSE_BASE_URL") else PIXVERSE_SIM_KEY,
+            "apphud": env.get("REELGATE_APPHUD_WEBHOOK_TOKEN") or "dev-apphud-token",
+            "apphud_apps": json.dumps({DEV_BUNDLE_ID: env.get("REELGATE_DEV_APPHUD_API_KEY") or APPHUD_SIM_KEY}),
+        }
+        client = session.client("secretsmanager")
+        return {key: client.create_secret(Name=f"reelgate/{STAGE}/{key.replace('_', '-')}",
+                                          SecretString=value or "")["ARN"] for key, value in values.items()}
+
+    def _stage_settings(self, providers: dict[str, str]) -> dict[str, Any]:
+        """Operator settings: the documented variables of the cloud's configuration, plus where the local
+        parts are (simulators, the FFmpeg layer, the emulated S3 that serves presigned URLs)."""
+        values: dict[str, Any] = environment.from_environment(self.config)
+        allow = [item for item in values.get("url_allowlist", "").split(",") if item]
+        allow += [url.split("/")[2] for url in (self.aws_url, providers["pixverse"])]
+        return values | {
+            "pixverse_base_url": providers["pixverse"], "apphud_base_url": providers["apphud"],
+            "url_allowlist": ",".join(dict.fromkeys(allow)),
+            "ffmpeg_dir": str(FFMPEG_BIN),
+        }
+
+
+def _resources(session: Any, region: str, names: Any, secret_arns: dict[str, str]) -> environment.Resources:
+    account = functions.ACCOUNT
+    bus = session.client("events").describe_event_bus(Name=names.event_bus)["Arn"]
+    flows = {m["name"].removeprefix("reelgate-"): m["stateMachineArn"]
+             for m in session.client("stepfunctions").list_state_machines()["stateMachines"]}
+    table = f"arn:aws:dynamodb:{region}:{account}:table/"
+    return environment.Resources(
+        account=account, region=region, jobs_table=names.jobs_table, jobs_table_arn=table + names.jobs_table,
+        state_table=names.state_table, state_table_arn=table + names.state_table,
+        media_bucket=names.media_bucket, media_bucket_arn=f"arn:aws:s3:::{names.media_bucket}",
+        event_bus=names.event_bus, event_bus_arn=bus, secret_arns=secret_arns, flow_arns=flows,
     )
+
+
+def _as_lambda(runtime: Runtime, name: str, event: Any, limit: int,
+               limit_error: str = "RequestEntityTooLargeException") -> tuple[str, bool]:
+    result = runtime.invoke(name, json.dumps(event).encode(), limit=limit, limit_error=limit_error)
+    return result.payload.decode("utf-8", "replace"), result.errored
 
 
 def _post_json(url: str, body: dict[str, Any]) -> None:
@@ -91,50 +186,11 @@ def _post_json(url: str, body: dict[str, Any]) -> None:
         pass
 
 
-def _allow(host_port: str) -> None:
-    current = [item for item in os.environ.get("REELGATE_URL_ALLOWLIST", "").split(",") if item]
-    os.environ["REELGATE_URL_ALLOWLIST"] = ",".join([*current, host_port])
-
-
-def _start_providers(servers: list[Any], host: str) -> dict[str, Any]:
-    """Start a simulator for every provider without a configured real endpoint."""
-    from infra.local.simulators.apphud import ApphudSimulator
-    from infra.local.simulators.pixverse import PixverseSimulator
-
-    info: dict[str, Any] = {}
-    if not (os.environ.get("PIXVERSE_BASE_URL") and os.environ.get("PIXVERSE_API_KEY")):
-        key = os.environ.setdefault("PIXVERSE_API_KEY", "sim-key")
-        port = int(os.environ.get("REELGATE_PIXVERSE_SIM_PORT", "0"))
-        pixverse = PixverseSimulator(host=host, port=port, api_key=key)
-        os.environ["PIXVERSE_BASE_URL"] = pixverse.start()
-        servers.append(pixverse)
-        _allow(os.environ["PIXVERSE_BASE_URL"].split("/")[2])  # mirrored videos come from the simulator
-    if not os.environ.get("APPHUD_BASE_URL"):
-        apphud = ApphudSimulator(host=host, port=int(os.environ.get("REELGATE_APPHUD_SIM_PORT", "0")),
-                                 api_keys=(APPHUD_SIM_KEY,))
-        os.environ["APPHUD_BASE_URL"] = apphud.start()
-        servers.append(apphud)
-    info["pixverse"] = os.environ["PIXVERSE_BASE_URL"]
-    info["apphud"] = os.environ["APPHUD_BASE_URL"]
-    return info
-
-
-def _seed() -> dict[str, Any]:
-    """The development API key and the development app, so the API is usable at once."""
-    from infra.local.seed import seed_development_data
-
-    api_key = os.environ.setdefault("REELGATE_DEV_API_KEY", "rg_dev_" + secrets.token_urlsafe(24))
-    os.environ.setdefault("REELGATE_APPHUD_WEBHOOK_TOKEN", "dev-apphud-token")
-    return seed_development_data(api_key, os.environ.get("REELGATE_DEV_APPHUD_API_KEY", APPHUD_SIM_KEY))
-
-
 def main() -> None:
-    from reelgate.settings import Settings
-
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per emulated AWS call is noise
-
-    settings = Settings()
-    cloud = LocalCloud(settings.host, settings.port, settings.aws_port)
+    host = os.environ.get("REELGATE_HOST", "127.0.0.1")
+    cloud = LocalCloud(host, int(os.environ.get("REELGATE_PORT", "3000")),
+                       int(os.environ.get("REELGATE_AWS_PORT", "4566")))
     info = cloud.start()
     print("Reelgate local cloud is up", flush=True)
     for key, value in info.items():
@@ -145,3 +201,4 @@ def main() -> None:
     except KeyboardInterrupt:
         cloud.stop()
         sys.exit(0)
+

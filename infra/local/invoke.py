@@ -1,6 +1,6 @@
 """`make invoke FN=<function> EVENT=events/<file>.json`: run one function on a sample event, like
 `sam local invoke`, inside a throwaway local cloud (emulated AWS, simulators, the development key
-`rg_example_key` that the sample events carry)."""
+`rg_example_key` that the sample events carry), in its own Lambda environment."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 from infra.local.cloud import LocalCloud
-from infra.local.lambdas import invoke
 from infra.registry import function
 
 
@@ -27,16 +26,17 @@ def main(argv: list[str]) -> int:
         return 2
     name, event_file = argv
     function(name)  # fails early, naming the registry, for an unknown function
-    event = json.loads(Path(event_file).read_text())
-    os.environ.setdefault("REELGATE_DEV_API_KEY", "rg_example_key")
-    cloud = LocalCloud("127.0.0.1", _free_port(), _free_port())
+    payload = Path(event_file).read_bytes()
+    cloud = LocalCloud("127.0.0.1", _free_port(), _free_port(),
+                       config=dict(os.environ) | {"REELGATE_DEV_API_KEY": "rg_example_key"})
     cloud.start()
     try:
-        result = invoke(name, event)
+        assert cloud.runtime is not None
+        result = cloud.runtime.invoke(name, payload)
     finally:
         cloud.stop()
-    print(json.dumps(result, indent=2))
-    return 0
+    print(json.dumps(json.loads(result.payload), indent=2))
+    return 1 if result.errored else 0
 
 
 if __name__ == "__main__":

@@ -35,6 +35,10 @@ class Names:
     jobs_table: str
     state_table: str
     media_bucket: str
+    event_bus: str = "reelgate-local"
+
+
+LOCAL_NAMES = Names(jobs_table="reelgate-jobs", state_table="reelgate-state", media_bucket="reelgate-media")
 
 
 def provision(session: Any, names: Names) -> dict[str, str]:
@@ -47,7 +51,9 @@ def provision(session: Any, names: Names) -> dict[str, str]:
     env = {f"REELGATE_{flow.name.upper()}_FLOW_ARN": _flow(session.client("stepfunctions"), flow, function_arns,
                                                          role_arn) for flow in FLOWS}
     _triggers(s3, names.media_bucket, function_arns)
+    session.client("events").create_event_bus(Name=names.event_bus)
     return env | {
+        "REELGATE_EVENT_BUS": names.event_bus,
         "REELGATE_JOBS_TABLE": names.jobs_table,
         "REELGATE_STATE_TABLE": names.state_table,
         "REELGATE_MEDIA_BUCKET": names.media_bucket,

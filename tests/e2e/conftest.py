@@ -115,26 +115,45 @@ class LocalCloud:
         return json.loads(out.stdout)
 
 
-@pytest.fixture(scope="session")
-def local_cloud(site: Site, hooks: Hooks, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
-    port, aws_port = free_port(), free_port()
-    env = os.environ | {
-        "REELGATE_PORT": str(port), "REELGATE_AWS_PORT": str(aws_port), "REELGATE_DEV_API_KEY": DEV_KEY,
-        "MAX_QUEUE_LENGTH": str(MAX_QUEUE), "REELGATE_URL_ALLOWLIST": f"{site.host_port},{hooks.host_port}",
-        "REELGATE_POLL_INITIAL_SECONDS": "0", "REELGATE_POLL_MAX_SECONDS": "1",
-        "REELGATE_PIXVERSE_RETRY_BASE_SECONDS": "0", "REELGATE_WEBHOOK_BACKOFF_SECONDS": "0.05",
-        "PYTHONUNBUFFERED": "1",
-    }
-    for name in ("PIXVERSE_BASE_URL", "PIXVERSE_API_KEY", "APPHUD_BASE_URL", "AWS_ENDPOINT_URL"):
-        env.pop(name, None)
-    log = (tmp_path_factory.mktemp("cloud") / "cloud.log").open("w+")
+SCRUBBED_PREFIXES = ("REELGATE_", "AWS_", "PIXVERSE_", "APPHUD_", "TOPVIEW_", "POWERTOOLS_", "MOTO_")
+
+
+def clean_environment(**config: str) -> dict[str, str]:
+    """The environment of a clean shell: this machine's own settings (PATH, certificates, package
+    registries) without anything Reelgate, AWS or a provider reads, plus the given configuration."""
+    base = {k: v for k, v in os.environ.items()
+            if not k.startswith(SCRUBBED_PREFIXES) and k not in {"MAX_QUEUE_LENGTH", "LOG_LEVEL"}}
+    return base | {"PYTHONUNBUFFERED": "1"} | config
+
+
+def start_cloud(env: dict[str, str], log_dir: Path) -> tuple[subprocess.Popen[str], dict[str, Any]]:
+    """`python -m infra.local` (what `make dev` runs) with exactly `env`; returns the process and its READY info."""
+    log = (log_dir / "cloud.log").open("w+")
     process = subprocess.Popen([sys.executable, "-m", "infra.local"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                                stderr=log, text=True)
-    info = _ready(process, log)
-    admin_env = env | {"AWS_ENDPOINT_URL": info["aws_endpoint"], "AWS_ACCESS_KEY_ID": info["aws_access_key_id"],
-                       "AWS_SECRET_ACCESS_KEY": info["aws_secret_access_key"]}
+    return process, _ready(process, log)
+
+
+def admin_environment(env: dict[str, str], info: dict[str, Any]) -> dict[str, str]:
+    return env | {"AWS_ENDPOINT_URL": info["aws_endpoint"], "AWS_ACCESS_KEY_ID": info["aws_access_key_id"],
+                  "AWS_SECRET_ACCESS_KEY": info["aws_secret_access_key"], "AWS_DEFAULT_REGION": "us-east-1",
+                  "REELGATE_STATE_TABLE": info["state_table"], "REELGATE_JOBS_TABLE": info["jobs_table"]}
+
+
+@pytest.fixture(scope="session")
+def local_cloud(site: Site, hooks: Hooks, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
+    """The local cloud with the documented configuration these suites need (a queue limit, fast polls,
+    their own file and webhook servers allowlisted), and nothing inherited from the test process."""
+    port, aws_port = free_port(), free_port()
+    env = clean_environment(
+        REELGATE_PORT=str(port), REELGATE_AWS_PORT=str(aws_port), REELGATE_DEV_API_KEY=DEV_KEY,
+        MAX_QUEUE_LENGTH=str(MAX_QUEUE), REELGATE_URL_ALLOWLIST=f"{site.host_port},{hooks.host_port}",
+        REELGATE_POLL_INITIAL_SECONDS="0", REELGATE_POLL_MAX_SECONDS="1",
+        REELGATE_PIXVERSE_RETRY_BASE_SECONDS="0", REELGATE_WEBHOOK_BACKOFF_SECONDS="0.05",
+    )
+    process, info = start_cloud(env, tmp_path_factory.mktemp("cloud"))
     try:
-        yield LocalCloud(info["api"], info, admin_env)
+        yield LocalCloud(info["api"], info, admin_environment(env, info))
     finally:
         process.terminate()
         process.wait(10)

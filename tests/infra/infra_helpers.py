@@ -52,8 +52,9 @@ def fake_layer_sources(root: Path) -> LayerSources:
     return LayerSources(common=COMMON_LAYER_DIR, deps=root / "deps", ffmpeg=root / "ffmpeg")
 
 
-def synthesize(layers_root: Path, outdir: Path, stage: str = "dev") -> Synth:
-    context = {**json.loads(CDK_JSON.read_text())["context"], "stage": stage}
+def synthesize(layers_root: Path, outdir: Path, stage: str = "dev",
+               extra_context: dict[str, str] | None = None) -> Synth:
+    context = {**json.loads(CDK_JSON.read_text())["context"], "stage": stage, **(extra_context or {})}
     _, stack = build(context=context, outdir=str(outdir), layer_sources=fake_layer_sources(layers_root))
     template = Template.from_stack(stack)
     return Synth(stack, template, Annotations.from_stack(stack), outdir, template.to_json()["Resources"])

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from infra_helpers import Synth, of_type, refs_in
+from infra_helpers import Synth, of_type, refs_in, synthesize
 
-from infra import registry
+from infra import environment, registry
 from infra.constants import FFMPEG_DIR
 
 FUNCTIONS = {fn.name: fn for fn in registry.FUNCTIONS}
@@ -109,3 +109,52 @@ def test_s3_triggers_notify_their_functions(synth: Synth) -> None:
         assert filters == {
             tuple(sorted([("prefix", trigger.prefix), ("suffix", suffix)])) for suffix in trigger.suffixes
         }
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_every_operator_setting_a_function_reads_is_in_its_deployed_environment(synth: Synth, name: str) -> None:
+    env = synth.resources[synth.function_id(name)]["Properties"]["Environment"]["Variables"]
+    reads = set(environment.operator_settings(FUNCTIONS[name])) & environment.stage_values({}).keys()  # set ones
+    for setting in sorted({s for group in environment.SETTING_GROUPS.values() for s in group}):
+        assert (environment.env_name(setting) in env) is (setting in reads), (name, setting)
+
+
+@pytest.fixture(scope="module")
+def configured(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    """The prod stage with operator settings given on the command line (-c setting.<name>=<value>)."""
+    overrides = {"setting.max_queue_length": "7", "setting.price_concatenate": "50",
+                 "setting.api_wait_seconds": "12.5", "setting.poll_initial_seconds": "3",
+                 "setting.generation_deadline_seconds": "900", "setting.entitlement_cache_seconds": "60"}
+    return synthesize(tmp_path_factory.mktemp("layers"), tmp_path_factory.mktemp("cdk.out"), stage="prod",
+                      extra_context=overrides)
+
+
+@pytest.mark.parametrize(("setting", "value"), [
+    ("max_queue_length", "7"), ("price_concatenate", "50"), ("api_wait_seconds", "12.5"),
+    ("poll_initial_seconds", "3"), ("generation_deadline_seconds", "900"), ("entitlement_cache_seconds", "60"),
+])
+def test_stage_configuration_reaches_every_function_that_reads_the_setting(
+        configured: Synth, setting: str, value: str) -> None:
+    readers = [fn for fn in registry.FUNCTIONS if setting in environment.operator_settings(fn)]
+    assert readers
+    for fn in readers:
+        env = configured.resources[configured.function_id(fn.name)]["Properties"]["Environment"]["Variables"]
+        assert env[environment.env_name(setting)] == value, fn.name
+
+
+def test_an_unknown_or_invalid_operator_setting_fails_the_synth() -> None:
+    with pytest.raises(ValueError, match="unknown operator settings"):
+        environment.stage_values({"max_queue_lenght": 3})
+    with pytest.raises(ValueError, match="max_queue_length"):
+        environment.stage_values({"max_queue_length": -1})
+
+
+def test_every_setting_is_a_resource_an_operator_setting_or_the_local_clouds_own() -> None:
+    """A new Settings field must be given to the functions that read it (or be declared not a function's)."""
+    from reelgate.settings import Settings
+
+    grouped = {s for group in environment.SETTING_GROUPS.values() for s in group}
+    resources = set(environment.RESOURCE_SETTING.values()) | set(environment.SECRET_SETTING.values()) | set(
+        environment.FLOW_SETTING.values())
+    unplaced = set(Settings.model_fields) - grouped - resources - environment.NOT_FUNCTION_SETTINGS
+    assert not unplaced, f"settings no function is given: {sorted(unplaced)}"

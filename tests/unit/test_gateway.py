@@ -4,10 +4,29 @@ from __future__ import annotations
 
 import base64
 import json
+import time
+from collections.abc import Callable
+from typing import Any
 
 from werkzeug.test import Client, EnvironBuilder
 
 from infra.local.gateway import Gateway, is_binary, to_event
+from infra.local.runtime import SYNC_PAYLOAD_BYTES, Result, platform_error
+
+
+class FakeRuntime:
+    """The runtime's invoke contract: a JSON payload in, a Result out, with Lambda's 6 MB request limit."""
+
+    def __init__(self, handler: Callable[[str, dict[str, Any]], Any]) -> None:
+        self.handler = handler
+
+    def invoke(self, name: str, payload: bytes) -> Result:
+        if len(payload) > SYNC_PAYLOAD_BYTES:
+            return platform_error("RequestEntityTooLargeException", "too large")
+        try:
+            return Result(json.dumps(self.handler(name, json.loads(payload))).encode())
+        except Exception as exc:
+            return platform_error("Unhandled", str(exc))
 
 
 def test_json_bodies_travel_as_text_and_multipart_as_base64() -> None:
@@ -37,7 +56,7 @@ def test_routes_reach_their_function_and_unknown_routes_answer_like_api_gateway(
         return {"statusCode": 201, "headers": {"X-Out": "1"}, "body": base64.b64encode(b"ok").decode(),
                 "isBase64Encoded": True}
 
-    client = Client(Gateway(invoke))
+    client = Client(Gateway(FakeRuntime(invoke)))
     ok = client.post("/paid/video/concatenate", json={})
     missing = client.get("/nope")
     wrong_method = client.get("/text2video")
@@ -52,5 +71,49 @@ def test_a_crashing_or_malformed_function_is_a_502() -> None:
     def crash(name, event):
         raise RuntimeError("boom")
 
-    assert Client(Gateway(crash)).get("/health").status_code == 502
-    assert Client(Gateway(lambda n, e: {"no": "status"})).get("/health").status_code == 502
+    assert Client(Gateway(FakeRuntime(crash))).get("/health").status_code == 502
+    assert Client(Gateway(FakeRuntime(lambda n, e: {"no": "status"}))).get("/health").status_code == 502
+
+
+def echo(name: str, event: dict[str, Any]) -> dict[str, Any]:
+    return {"statusCode": 200, "body": "{}"}
+
+
+def test_a_multipart_body_over_lambdas_6_mb_after_base64_gets_api_gateways_413() -> None:
+    client = Client(Gateway(FakeRuntime(echo)))
+    form = "multipart/form-data; boundary=x"
+    over = client.post("/image2video", data=b"\x00" * (5 * 1024 * 1024), content_type=form)  # 6.7 MB as base64
+    under = client.post("/image2video", data=b"\x00" * (4 * 1024 * 1024), content_type=form)  # 5.3 MB
+
+    assert (over.status_code, json.loads(over.data)) == (413, {"message": "Request Too Long"})
+    assert under.status_code == 200
+
+
+def test_a_request_over_10_mb_never_reaches_a_function() -> None:
+    calls = []
+    client = Client(Gateway(FakeRuntime(lambda n, e: calls.append(n) or echo(n, e))))
+
+    answer = client.post("/text2video", data=b"{" + b" " * (10 * 1024 * 1024) + b"}", content_type="application/json")
+
+    assert answer.status_code == 413 and calls == []
+
+
+def test_a_function_slower_than_the_integration_timeout_gets_a_504() -> None:
+    def slow(name: str, event: dict[str, Any]) -> dict[str, Any]:
+        time.sleep(0.5)
+        return echo(name, event)
+
+    answer = Client(Gateway(FakeRuntime(slow), integration_timeout=0.1)).get("/health")
+
+    assert (answer.status_code, json.loads(answer.data)) == (504, {"message": "Endpoint request timed out"})
+
+
+def test_one_content_type_the_functions_own_as_api_gateway_merges_headers() -> None:
+    def typed(name: str, event: dict[str, Any]) -> dict[str, Any]:
+        return {"statusCode": 200, "body": "x", "headers": {"Content-Type": "text/plain", "X-A": "1"},
+                "multiValueHeaders": {"content-type": ["application/json"], "Set-Cookie": ["a=1", "b=2"]}}
+
+    answer = Client(Gateway(FakeRuntime(typed))).get("/health")
+
+    assert answer.headers.getlist("Content-Type") == ["application/json"]
+    assert answer.headers.getlist("Set-Cookie") == ["a=1", "b=2"] and answer.headers["X-A"] == "1"

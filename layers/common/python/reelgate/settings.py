@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from functools import lru_cache
 
 from pydantic import AliasChoices, Field, SecretStr
@@ -15,12 +16,13 @@ def _env(*names: str) -> AliasChoices:
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="REELGATE_", extra="ignore", populate_by_name=True)
 
-    # --- AWS resources (names injected by CDK or by the local cloud) ---
+    # --- AWS resources: set only in the functions granted them (infra/environment.py), never defaulted,
+    # so a function using a resource its deployed environment lacks fails locally exactly as on AWS ---
     stage: str = "dev"
-    jobs_table: str = "reelgate-jobs"
-    state_table: str = "reelgate-state"
-    media_bucket: str = "reelgate-media"
-    event_bus: str = "default"
+    jobs_table: str = ""
+    state_table: str = ""
+    media_bucket: str = ""
+    event_bus: str = ""
     toolkit_flow_arn: str = ""
     pixverse_flow_arn: str = ""
     job_ttl_days: int = Field(30, ge=1)
@@ -66,7 +68,7 @@ class Settings(BaseSettings):
 
     # --- Media ---
     ffmpeg_dir: str = "/opt/bin"
-    work_dir: str = "/tmp"  # noqa: S108 - Lambda's only writable path
+    work_dir: str = Field(default_factory=tempfile.gettempdir)  # Lambda: /tmp, its only writable path
 
     # --- Pixverse ---
     pixverse_base_url: str = Field(
@@ -93,8 +95,28 @@ class Settings(BaseSettings):
     )
     apphud_webhook_token: SecretStr | None = None
     apphud_webhook_token_secret: str = ""  # Secrets Manager name/ARN, used when apphud_webhook_token is unset
+    apphud_app_keys_secret: str = ""  # the secret holding every registered app's Apphud key (JSON by bundle id)
     apphud_timeout_seconds: float = Field(10.0, gt=0)
     entitlement_cache_seconds: int = Field(300, ge=0)
+
+    # --- Mobile limits (hardening) ---
+    # A submission's per-user slot is a lease: held this long unless its flow takes it over. It must
+    # exceed the submit functions' timeout (29 s), so a lease never expires under a live submission.
+    slot_submit_lease_seconds: int = Field(60, ge=1)
+    # A followed generation's lease: generation_deadline_seconds + this (poll waits, the poll task's
+    # own 300 s, the Fail path's retries). The flow releases the slot earlier; the lease is the backstop.
+    slot_lease_slack_seconds: int = Field(900, ge=0)
+    # Seconds kept free after the last Pixverse attempt of an invocation (record the outcome, start the
+    # flow): no attempt, retry or Retry-After wait may reach into them.
+    pixverse_deadline_margin_seconds: float = Field(3.0, ge=0)
+    # Copying a finished video into the bucket: attempts per poll and the first backoff (doubling).
+    mirror_attempts: int = Field(3, ge=1, le=10)
+    mirror_backoff_seconds: float = Field(1.0, ge=0)
+    # "No active entitlement" is trusted this briefly (a purchase must unlock quickly).
+    entitlement_negative_cache_seconds: int = Field(30, ge=0)
+    # Apphud lookups (entitlement cache misses) per minute, per app and per source IP; 0 = unlimited.
+    apphud_lookups_per_app_per_minute: int = Field(600, ge=0)
+    apphud_lookups_per_source_per_minute: int = Field(30, ge=0)
 
     # --- Local cloud ---
     host: str = "127.0.0.1"

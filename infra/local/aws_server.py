@@ -1,0 +1,149 @@
+"""The emulated AWS endpoint: moto's server behind a gate that does what moto does not.
+
+- **IAM**: each request is signed with the calling function's credentials; the gate authorizes it
+  against that function's policy (the statements its deployed role has) and answers AccessDenied in
+  the service's own format when the role would not allow it.
+- **Faults**: rules from `faults.py`, set over `/_reelgate/faults`, answer with AWS errors or delay.
+- **Consistency**: moto's backends are plain dicts, not safe under parallel writers (40 parallel
+  submits lost a job). Every request except Lambda's Invoke, which runs a function that itself calls
+  back in here, is served one at a time.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from infra.local.faults import Faults, error_answer
+
+_SCOPE = re.compile(r"Credential=([^/\s,]+)/\d{8}/[^/]+/([^/]+)/aws4_request")
+_QUERY_SCOPE = re.compile(r"X-Amz-Credential=([^/&]+)(?:/|%2F)\d{8}(?:/|%2F)[^/&%]+(?:/|%2F)([^/&%]+)")
+_INVOKE = re.compile(r"^/2015-03-31/functions/[^/]+/invocations$")
+CONTROL_PATH = "/_reelgate/faults"
+Answer = tuple[int, dict[str, str], bytes]
+# (access key, service, method, path, query, headers, body) -> an AccessDenied answer, or None to go on
+Authorizer = Callable[[str, str, "Call"], Answer | None]
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    path: str
+    query: str
+    headers: Mapping[str, str]
+    body: bytes
+
+
+def caller(environ: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """(access key id, service) from the SigV4 Authorization header or a presigned URL's query."""
+    found = _SCOPE.search(environ.get("HTTP_AUTHORIZATION", "")) or _QUERY_SCOPE.search(
+        environ.get("QUERY_STRING", ""))
+    return (found.group(1), found.group(2)) if found else (None, None)
+
+
+def operation(service: str, call: Call) -> str:
+    target = call.headers.get("X-Amz-Target", "")
+    if target:
+        return target.rpartition(".")[2]
+    if service == "s3":
+        return {"GET": "GetObject", "HEAD": "HeadObject", "PUT": "PutObject", "DELETE": "DeleteObject"}.get(
+            call.method, "PostObject")
+    return call.method
+
+
+@dataclass
+class Gate:
+    """WSGI middleware in front of moto."""
+
+    app: Any
+    principals: dict[str, str] = field(default_factory=dict)  # access key id -> function name
+    authorize: Authorizer | None = None
+    faults: Faults = field(default_factory=Faults)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path == CONTROL_PATH:
+            return self._control(environ, start_response)
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        environ["wsgi.input"] = io.BytesIO(body)
+        key, service = caller(environ)
+        raw_path = str(environ.get("RAW_URI") or environ.get("REQUEST_URI") or path).split("?")[0]
+        call = Call(environ["REQUEST_METHOD"], raw_path, environ.get("QUERY_STRING", ""),
+                    _Headers(environ), body)
+        function = self.principals.get(key or "")
+        if service:
+            if function is not None and self.authorize is not None:
+                denied = self.authorize(function, service, call)
+                if denied is not None:
+                    return _send(start_response, denied)
+            rule = self.faults.pick(function, service, operation(service, call))
+            if rule is not None:
+                time.sleep(rule.delay)
+                if rule.error:
+                    return _send(start_response, error_answer(rule, service, operation(service, call), body))
+        if _INVOKE.match(path):
+            return list(self.app(environ, start_response))
+        with self.lock:
+            return list(self.app(environ, start_response))
+
+    def _control(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        if environ["REQUEST_METHOD"] in ("POST", "PUT"):
+            body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+            self.faults.replace(json.loads(body or b"{}").get("rules", []))
+        elif environ["REQUEST_METHOD"] == "DELETE":
+            self.faults.replace([])
+        return _send(start_response, (200, {"Content-Type": "application/json"},
+                                      json.dumps({"rules": self.faults.report()}).encode()))
+
+
+class _Headers(Mapping[str, str]):
+    """Request headers from a WSGI environ, looked up case-insensitively."""
+
+    def __init__(self, environ: Mapping[str, Any]) -> None:
+        self._values = {k[5:].replace("_", "-").lower(): str(v) for k, v in environ.items() if k.startswith("HTTP_")}
+        for name in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            if environ.get(name):
+                self._values[name.replace("_", "-").lower()] = str(environ[name])
+
+    def __getitem__(self, key: str) -> str:
+        return self._values[key.lower()]
+
+    def __iter__(self) -> Any:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+
+def _send(start_response: Any, answer: Answer) -> list[bytes]:
+    status, headers, body = answer
+    start_response(f"{status} {'OK' if status < 300 else 'Error'}",
+                   [*headers.items(), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+class AwsServer:
+    """moto's backends behind the gate, on one loopback port, in a thread of this process."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.gate = Gate(DomainDispatcherApplication(create_backend_app))
+        self._server: BaseWSGIServer = make_server(host, port, self.gate, threaded=True,
+                                                   request_handler=MotoRequestHandler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True, name="aws")
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()

@@ -1,0 +1,210 @@
+"""Lambda, emulated as Lambda runs it: one worker process per execution environment.
+
+Each environment is its own process (forked from `zygote.py` with third-party libraries preloaded)
+running AWS's runtime interface client (`awslambdaric`) on the function's own code directory, with
+exactly the function's environment, talking to its own Runtime API server. Environments are kept
+warm and reused; one that crashes, fails to start or overruns its timeout is killed (SIGKILL: no
+`finally`, no cleanup, as on Lambda) and replaced on the next call. Payload limits are Lambda's.
+Logs go to one file per function, like a log group.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from infra.local.runtime_api import Invocation, RuntimeApi
+
+SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024  # RequestResponse invoke, each way
+ASYNC_PAYLOAD_BYTES = 256 * 1024  # Event invoke (S3 notifications)
+STATES_PAYLOAD_BYTES = 256 * 1024  # Step Functions state (task input and output)
+INIT_TIMEOUT_SECONDS = 10.0  # Lambda's init phase limit
+DEFAULT_MAX_ENVIRONMENTS = 16  # per function, to keep a laptop usable; further calls wait for a free one
+
+
+@dataclass(frozen=True)
+class FunctionConfig:
+    name: str
+    code_dir: Path
+    handler: str
+    timeout: int
+    memory: int
+    env: dict[str, str]  # the deployed environment plus the platform's variables (region, credentials)
+    arn: str
+    max_environments: int = DEFAULT_MAX_ENVIRONMENTS
+
+
+@dataclass
+class Result:
+    payload: bytes
+    error_type: str | None = None  # None: success; "Unhandled": the handler raised; else a platform error
+
+    @property
+    def errored(self) -> bool:
+        return self.error_type is not None
+
+
+def platform_error(error_type: str, message: str) -> Result:
+    return Result(json.dumps({"errorMessage": message, "errorType": error_type}).encode(), error_type)
+
+
+class Zygote:
+    """The fork server (`zygote.py`): one per runtime, spawning environments with libraries preloaded."""
+
+    def __init__(self, python: str) -> None:
+        self._process = subprocess.Popen([python, "-m", "infra.local.zygote"], cwd=Path(__file__).parents[2],
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                         env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
+        self._lock = threading.Lock()
+
+    def spawn(self, cwd: Path, env: dict[str, str], handler: str, log: Path) -> int:
+        assert self._process.stdin is not None and self._process.stdout is not None
+        request = json.dumps({"cwd": str(cwd), "env": env, "handler": handler, "log": str(log)})
+        with self._lock:
+            self._process.stdin.write(request + "\n")
+            self._process.stdin.flush()
+            return int(self._process.stdout.readline())
+
+    def stop(self) -> None:
+        self._process.kill()
+        self._process.wait()
+
+
+class Environment:
+    """One warm worker process and its Runtime API."""
+
+    def __init__(self, config: FunctionConfig, zygote: Zygote, log: Path) -> None:
+        self.config = config
+        self.api = RuntimeApi()
+        self.invocations = 0
+        self.killed = False
+        env = config.env | {
+            "AWS_LAMBDA_RUNTIME_API": self.api.address,
+            "AWS_LAMBDA_LOG_STREAM_NAME": f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}",
+        }
+        self.pid = zygote.spawn(config.code_dir, env, config.handler, log)
+
+    @property
+    def alive(self) -> bool:
+        try:
+            os.kill(self.pid, 0)  # the zygote reaps its children, so a dead one is gone at once
+        except ProcessLookupError:
+            return False
+        return True
+
+    def run(self, invocation: Invocation) -> Result:
+        self.invocations += 1
+        self.api.pending.put(invocation)
+        started = time.monotonic()
+        while not invocation.taken.wait(0.02):
+            if self.api.init_error is not None:
+                return Result(self.api.init_error, "Runtime.InitError")
+            if not self.alive:
+                return platform_error("Runtime.ExitError", "Runtime exited during init")
+            if time.monotonic() - started > INIT_TIMEOUT_SECONDS:
+                self.kill()
+                return platform_error("Sandbox.Timedout", "Init phase timed out")
+        while not invocation.done.wait(max(min(invocation.deadline - time.monotonic(), 0.05), 0)):
+            if not self.alive:
+                return platform_error("Runtime.ExitError", "Runtime exited without providing a reason")
+            if time.monotonic() >= invocation.deadline:
+                self.kill()
+                return platform_error("Sandbox.Timedout", "{} {} Task timed out after {:.2f} seconds".format(
+                    datetime.now(UTC).isoformat(timespec="milliseconds"), invocation.request_id,
+                    invocation.timeout))
+        return Result(invocation.result, invocation.error_type)
+
+    def kill(self) -> None:
+        if self.killed:
+            return
+        self.killed = True
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.pid, signal.SIGKILL)  # its own session: the handler's children (FFmpeg) too
+        self.api.close()
+
+
+@dataclass
+class _Pool:
+    config: FunctionConfig
+    idle: list[Environment] = field(default_factory=list)
+    live: int = 0
+    cold_starts: int = 0
+    changed: threading.Condition = field(default_factory=threading.Condition)
+
+
+class Runtime:
+    """Invokes registry functions in their own environments."""
+
+    def __init__(self, configs: dict[str, FunctionConfig], log_dir: Path, python: str = sys.executable) -> None:
+        self._pools = {name: _Pool(config) for name, config in configs.items()}
+        self._zygote = Zygote(python)
+        log_dir.mkdir(parents=True, exist_ok=True)
+        self.log_dir = log_dir
+
+    def config(self, name: str) -> FunctionConfig:
+        return self._pools[name].config
+
+    def cold_starts(self, name: str) -> int:
+        return self._pools[name].cold_starts
+
+    def invoke(self, name: str, payload: bytes, *, limit: int = SYNC_PAYLOAD_BYTES,
+               limit_error: str = "RequestEntityTooLargeException") -> Result:
+        """Run one invocation; `limit` bounds the request and the response (Lambda's or Step Functions')."""
+        if len(payload) > limit:
+            return platform_error(limit_error, f"Request must be smaller than {limit} bytes for the Invoke operation")
+        pool = self._pools[name]
+        environment = self._acquire(pool)
+        invocation = Invocation(str(uuid.uuid4()), payload, float(pool.config.timeout), pool.config.arn)
+        try:
+            result = environment.run(invocation)
+        finally:
+            self._release(pool, environment)
+        if not result.errored and len(result.payload) > limit:
+            return platform_error("Function.ResponseSizeTooLarge" if limit_error.startswith("Request")
+                                  else limit_error, f"Response payload size exceeded maximum allowed ({limit} bytes)")
+        return result
+
+    def _acquire(self, pool: _Pool) -> Environment:
+        with pool.changed:
+            while True:
+                if pool.idle:
+                    return pool.idle.pop()
+                if pool.live < pool.config.max_environments:
+                    pool.live += 1
+                    pool.cold_starts += 1
+                    break
+                pool.changed.wait()
+        try:
+            return Environment(pool.config, self._zygote, self.log_dir / f"{pool.config.name}.log")
+        except Exception:
+            with pool.changed:
+                pool.live -= 1
+                pool.changed.notify()
+            raise
+
+    def _release(self, pool: _Pool, environment: Environment) -> None:
+        with pool.changed:
+            if environment.alive and environment.api.init_error is None:
+                pool.idle.append(environment)
+            else:
+                environment.kill()
+                pool.live -= 1
+            pool.changed.notify()
+
+    def stop(self) -> None:
+        for pool in self._pools.values():
+            with pool.changed:
+                for environment in pool.idle:
+                    environment.kill()
+                pool.idle.clear()
+        self._zygote.stop()

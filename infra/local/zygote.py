@@ -1,0 +1,62 @@
+"""A fork server for the local Lambda runtime: new execution environments without re-importing libraries.
+
+Lambda's init phase imports a function's code; locally most of that time goes to third-party libraries
+(boto3, pydantic, Powertools), the same for every function. This process imports them once, then
+forks one child per environment. Each child starts a new session, takes the function's directory,
+exact environment and log file, and runs AWS's runtime interface client, which imports the handler
+(its init phase) as on Lambda. Only libraries whose import reads no environment are preloaded;
+Reelgate's own package never is.
+
+Protocol: one JSON object per line on stdin ({"cwd", "env", "handler", "log"}); the child's pid per
+line on stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from typing import Any
+
+PRELOAD = ("boto3", "botocore.session", "pydantic", "pydantic_settings", "httpx", "jsonschema",
+           "simplejson")  # not awslambdaric: its native client initializes at import and cannot be forked
+
+
+def _child(request: dict[str, Any]) -> None:
+    os.setsid()
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the handler's subprocesses (FFmpeg) are waited for
+    log = os.open(request["log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.chdir(request["cwd"])
+    os.environ.clear()
+    os.environ.update(request["env"])
+    layers = [p for p in request["env"].get("PYTHONPATH", "").split(os.pathsep) if p]
+    site = [p for p in sys.path if "site-packages" in p or p.endswith(("lib-dynload", ".zip")) or "/lib/python" in p]
+    sys.path[:] = [request["cwd"], *layers, *site]  # the task root and layers, as on Lambda; not this repository
+    from awslambdaric import __main__ as ric
+
+    try:
+        ric.main(["awslambdaric", request["handler"]])
+    finally:
+        os._exit(1)
+
+
+def main() -> None:
+    for name in PRELOAD:
+        __import__(name)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
+    for line in sys.stdin:
+        request = json.loads(line)
+        pid = os.fork()
+        if pid == 0:
+            _child(request)
+        sys.stdout.write(f"{pid}\n")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

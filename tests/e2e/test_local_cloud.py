@@ -1,0 +1,170 @@
+"""The local cloud as a new user gets it: `make dev` from a clean shell, as strict as AWS.
+
+This cloud is started with nothing but its ports: no allowlist, no test settings. Inputs come from
+the emulated S3 (presigned URLs), the way they would come from any bucket.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+from botocore.exceptions import ClientError
+from PIL import Image
+
+from infra.local.functions import identity
+from tests.e2e.conftest import clean_environment, free_port, start_cloud, wait_for
+from tests.helpers import ROOT
+
+FFPROBE = ROOT / "layers" / "ffmpeg" / "bin" / "ffprobe"
+DEV_KEY = "rg_clean_shell_key"
+
+
+@pytest.fixture(scope="module")
+def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    env = clean_environment(REELGATE_PORT=str(free_port()), REELGATE_AWS_PORT=str(free_port()),
+                            REELGATE_DEV_API_KEY=DEV_KEY)
+    assert not any(k.startswith(("REELGATE_FFMPEG", "AWS_")) for k in env)
+    process, info = start_cloud(env, tmp_path_factory.mktemp("clean"))
+    try:
+        yield info
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def aws(info: dict[str, Any], service: str, who: str | None = None) -> Any:
+    """A boto3 client on the local cloud: the operator's credentials, or those of function `who`."""
+    keys = (info["aws_access_key_id"], info["aws_secret_access_key"])
+    if who:
+        keys = (identity(who).access_key_id, identity(who).secret_access_key)
+    return boto3.client(service, endpoint_url=info["aws_endpoint"], region_name="us-east-1",
+                        aws_access_key_id=keys[0], aws_secret_access_key=keys[1])
+
+
+def presigned_image(info: dict[str, Any], key: str, size: tuple[int, int] = (320, 240)) -> str:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (30, 120, 200)).save(buffer, "JPEG")
+    s3 = aws(info, "s3")
+    s3.put_object(Bucket=info["media_bucket"], Key=key, Body=buffer.getvalue(), ContentType="image/jpeg")
+    return str(s3.generate_presigned_url("get_object", Params={"Bucket": info["media_bucket"], "Key": key}))
+
+
+def probe(url: str, tmp_path: Path) -> dict[str, Any]:
+    video = tmp_path / "out.mp4"
+    video.write_bytes(httpx.get(url, timeout=30).content)
+    out = subprocess.run([str(FFPROBE), "-v", "error", "-show_streams", "-show_format", "-of", "json", str(video)],
+                         capture_output=True, text=True, check=True, timeout=30)
+    return dict(json.loads(out.stdout))
+
+
+def post(info: dict[str, Any], path: str, body: Any) -> httpx.Response:
+    return httpx.post(info["api"] + path, json=body, headers={"x-api-key": DEV_KEY}, timeout=60)
+
+
+def test_a_clean_shell_converts_an_image_and_concatenates_the_results(cloud: dict[str, Any], tmp_path: Path) -> None:
+    image = presigned_image(cloud, "samples/still.jpg")
+
+    first = post(cloud, "/v1/image/convert/video", {"image_url": image, "length": 2, "frame_rate": 25})
+    second = post(cloud, "/v1/image/convert/video", {"image_url": image, "length": 1, "frame_rate": 25})
+    assert (first.status_code, second.status_code) == (200, 200), (first.text, second.text)
+    joined = post(cloud, "/v1/video/concatenate",
+                  {"video_urls": [{"video_url": first.json()["response"]}, {"video_url": second.json()["response"]}]})
+
+    assert joined.status_code == 200, joined.text
+    streams = probe(joined.json()["response"], tmp_path)
+    video = next(s for s in streams["streams"] if s["codec_type"] == "video")
+    assert video["codec_name"] == "h264"
+    assert abs(float(streams["format"]["duration"]) - 3.0) <= 0.08
+
+
+def test_a_5_mb_multipart_image_gets_api_gateways_413_and_a_4_mb_one_reaches_the_function(
+        cloud: dict[str, Any]) -> None:
+    def form(size: int) -> httpx.Response:
+        files = {"image": ("photo.jpg", os.urandom(size), "image/jpeg")}
+        data = {"app_bundle_id": cloud["dev_app"], "apphud_user_id": "active_user", "prompt": "waves"}
+        return httpx.post(cloud["api"] + "/image2video", data=data, files=files, timeout=60)
+
+    over, under = form(5 * 1024 * 1024), form(4 * 1024 * 1024)
+
+    assert (over.status_code, over.json()) == (413, {"message": "Request Too Long"})
+    assert under.status_code != 413 and "message" in under.json() and under.json() != {"message": "Request Too Long"}
+
+
+def test_an_aws_call_outside_a_functions_grants_is_access_denied(cloud: dict[str, Any]) -> None:
+    key = {"job_id": {"S": "no-such-job"}}
+    reader = aws(cloud, "dynamodb", who="get_status")  # jobs:read, state:read, media:read
+
+    assert "Item" not in reader.get_item(TableName=cloud["jobs_table"], Key=key)  # granted: allowed
+    with pytest.raises(ClientError) as denied:
+        reader.put_item(TableName=cloud["jobs_table"], Item=key)
+    with pytest.raises(ClientError) as no_secret:
+        aws(cloud, "secretsmanager", who="toolkit_render").get_secret_value(SecretId="reelgate/local/pixverse")
+
+    assert denied.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert "dynamodb:PutItem" in denied.value.response["Error"]["Message"]
+    assert no_secret.value.response["Error"]["Code"] == "AccessDeniedException"
+
+
+def test_an_injected_transaction_conflict_reaches_the_callers_code(cloud: dict[str, Any]) -> None:
+    rule = {"function": "toolkit_settle", "service": "dynamodb", "operation": "TransactWriteItems",
+            "error": "TransactionConflict", "count": 1}
+    httpx.post(cloud["aws_endpoint"] + "/_reelgate/faults", json={"rules": [rule]}, timeout=10)
+    settle = aws(cloud, "dynamodb", who="toolkit_settle")
+    item = {"Update": {"TableName": cloud["state_table"], "Key": {"pk": {"S": "fault-probe"}},
+                       "UpdateExpression": "ADD n :one", "ExpressionAttributeValues": {":one": {"N": "1"}}}}
+    try:
+        with pytest.raises(ClientError) as conflict:
+            settle.transact_write_items(TransactItems=[item])
+        settle.transact_write_items(TransactItems=[item])  # the rule fired once: the retry goes through
+    finally:
+        rules = httpx.delete(cloud["aws_endpoint"] + "/_reelgate/faults", timeout=10)
+
+    assert conflict.value.response["Error"]["Code"] == "TransactionCanceledException"
+    assert [r["Code"] for r in conflict.value.response["CancellationReasons"]] == ["TransactionConflict"]
+    assert rules.json() == {"rules": []}
+
+
+def credits(info: dict[str, Any]) -> int:
+    table = boto3.resource("dynamodb", endpoint_url=info["aws_endpoint"], region_name="us-east-1",
+                           aws_access_key_id=info["aws_access_key_id"],
+                           aws_secret_access_key=info["aws_secret_access_key"]).Table(info["state_table"])
+    keys = [item for item in table.scan()["Items"] if str(item["pk"]).startswith("apikey#")]
+    return sum(int(item["credits"]) for item in keys)
+
+
+@pytest.mark.parametrize("round_", range(int(os.environ.get("REELGATE_CONCURRENCY_ROUNDS", "1"))))
+def test_fifty_concurrent_submissions_lose_nothing_and_credits_add_up(cloud: dict[str, Any], round_: int) -> None:
+    image = presigned_image(cloud, f"samples/tiny-{round_}.jpg", size=(64, 48))
+    missing = presigned_image(cloud, "samples/missing.jpg").replace("missing.jpg", "nothing-here.jpg")
+    before = credits(cloud)
+    lock, answers = threading.Lock(), []
+
+    def submit(i: int) -> None:  # one in five renders; the rest fail at download and are refunded
+        body = ({"image_url": image, "length": 1, "frame_rate": 15} if i % 5 == 0 else
+                {"image_url": missing, "length": 1})
+        answer = post(cloud, "/v1/image/convert/video", body | {"id": f"r{round_}-{i}"})
+        with lock:
+            answers.append(answer)
+
+    with ThreadPoolExecutor(50) as pool:
+        list(pool.map(submit, range(50)))
+
+    assert sorted(a.status_code for a in answers) == [200] * 10 + [500] * 40, [a.text for a in answers if
+                                                                               a.status_code not in (200, 500)]
+    job_ids = {a.json()["job_id"] for a in answers}
+    assert len(job_ids) == 50
+    for job_id in job_ids:  # every accepted job exists and is finished
+        status = wait_for(lambda j=job_id: post(cloud, "/v1/toolkit/job/status", {"job_id": j}).json(), 30)
+        assert status["response"]["job_status"] == "done"
+    assert credits(cloud) == before - 10 * 10  # ten renders at 10 credits; every failure refunded

@@ -1,0 +1,92 @@
+"""The local Lambda runtime behaves as Lambda does: own environment, warm reuse, timeouts that kill,
+crashes that replace the environment, and Lambda's payload limits."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.local.runtime import ASYNC_PAYLOAD_BYTES, SYNC_PAYLOAD_BYTES, FunctionConfig, Runtime
+from tests.helpers import ROOT
+
+PROBE = ROOT / "tests" / "fixtures" / "lambdas" / "probe"
+
+
+@pytest.fixture
+def runtime(tmp_path: Path) -> Iterator[Runtime]:
+    config = FunctionConfig(name="probe", code_dir=PROBE, handler="handler.handler", timeout=2, memory=640,
+                            env={"PROBE_ONLY": "1", "PATH": "/usr/bin:/bin", "AWS_LAMBDA_FUNCTION_NAME": "probe",
+                                 "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "640"},
+                            arn="arn:aws:lambda:us-east-1:123456789012:function:probe", max_environments=2)
+    runtime = Runtime({"probe": config}, log_dir=tmp_path / "logs")
+    yield runtime
+    runtime.stop()
+
+
+def call(runtime: Runtime, event: dict[str, Any], **limits: Any) -> tuple[Any, str | None]:
+    result = runtime.invoke("probe", json.dumps(event).encode(), **limits)
+    return json.loads(result.payload), result.error_type
+
+
+def test_a_function_sees_only_its_own_environment_and_a_real_context(runtime: Runtime) -> None:
+    answer, error = call(runtime, {})
+
+    assert error is None
+    assert answer["env"] == ["PROBE_ONLY"]  # nothing of the test process (REELGATE_FFMPEG_DIR ...) leaks in
+    assert answer["memory"] == "640" and answer["function_name"] == "probe"
+    assert 1000 < answer["remaining_ms"] <= 2000  # counts down from the 2 s timeout
+    assert Path(answer["cwd"]) == PROBE
+
+
+def test_environments_are_reused_while_warm(runtime: Runtime) -> None:
+    first, _ = call(runtime, {})
+    second, _ = call(runtime, {})
+
+    assert first["pid"] == second["pid"] and first["request_id"] != second["request_id"]
+    assert runtime.cold_starts("probe") == 1
+
+
+def test_a_handler_running_past_its_timeout_is_killed_without_cleanup_and_replaced(
+        runtime: Runtime, tmp_path: Path) -> None:
+    before, _ = call(runtime, {})
+    marker = tmp_path / "cleanup"
+    started = time.monotonic()
+
+    answer, error = call(runtime, {"action": "sleep", "seconds": 5, "marker": str(marker)})
+    elapsed = time.monotonic() - started
+    after, _ = call(runtime, {})
+
+    assert error == "Sandbox.Timedout" and "Task timed out after 2.00 seconds" in answer["errorMessage"]
+    assert elapsed < 4  # killed at its timeout, not when the handler would have finished
+    time.sleep(0.2)
+    assert not marker.exists()  # no finally, no cleanup: the process was killed
+    assert after["pid"] != before["pid"]  # a new environment took over
+
+
+def test_a_handler_error_keeps_the_environment_and_a_crash_replaces_it(runtime: Runtime) -> None:
+    before, _ = call(runtime, {})
+    failed, error = call(runtime, {"action": "raise"})
+    same, _ = call(runtime, {})
+    _, crash_error = call(runtime, {"action": "exit"})
+    after, _ = call(runtime, {})
+
+    assert (error, failed["errorType"], failed["errorMessage"]) == ("Unhandled", "ValueError", "asked to fail")
+    assert same["pid"] == before["pid"]
+    assert crash_error == "Runtime.ExitError" and after["pid"] != before["pid"]
+
+
+def test_payloads_over_lambdas_limits_are_refused(runtime: Runtime) -> None:
+    too_big = {"pad": "x" * SYNC_PAYLOAD_BYTES}
+    _, request_error = call(runtime, too_big)
+    _, async_error = call(runtime, {"pad": "x" * ASYNC_PAYLOAD_BYTES}, limit=ASYNC_PAYLOAD_BYTES)
+    answer, response_error = call(runtime, {"action": "big", "bytes": SYNC_PAYLOAD_BYTES + 10})
+    fits, fits_error = call(runtime, {"action": "big", "bytes": 1000})
+
+    assert request_error == async_error == "RequestEntityTooLargeException"
+    assert response_error == "Function.ResponseSizeTooLarge" and "payload size" in answer["errorMessage"]
+    assert fits_error is None and fits == "x" * 1000
