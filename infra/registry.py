@@ -88,7 +88,7 @@ _TOOLKIT_SUBMIT: frozenset[Grant] = frozenset(
     {"jobs:read", "jobs:write", "state:read", "state:write", "media:read", "flow:toolkit"}
 )
 _MOBILE_SUBMIT: frozenset[Grant] = frozenset(
-    {"jobs:write", "state:read", "state:write", "media:write", "flow:pixverse", "secret:pixverse",
+    {"jobs:read", "jobs:write", "state:read", "state:write", "media:write", "flow:pixverse", "secret:pixverse",
      "secret:apphud_apps"}
 )
 

@@ -57,6 +57,10 @@ class LocalCloud:
     _serving: bool = False
 
     @property
+    def apphud_webhook_token(self) -> str:
+        return self.config.get("REELGATE_APPHUD_WEBHOOK_TOKEN") or "dev-apphud-token"
+
+    @property
     def aws_url(self) -> str:
         return f"http://{self.host}:{self.aws_port}"
 
@@ -94,6 +98,7 @@ class LocalCloud:
                      "aws_secret_access_key": ADMIN_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
                      "jobs_table": names.jobs_table, "state_table": names.state_table,
                      "media_bucket": names.media_bucket, **providers, **seeded,
+                     "apphud_webhook_token": self.apphud_webhook_token,
                      "function_logs": str(work / "logs")}
         return self.info
 
@@ -140,7 +145,7 @@ class LocalCloud:
         env = self.config
         values = {
             "pixverse": env.get("PIXVERSE_API_KEY") if env.get("PIXVERSE_BASE_URL") else PIXVERSE_SIM_KEY,
-            "apphud": env.get("REELGATE_APPHUD_WEBHOOK_TOKEN") or "dev-apphud-token",
+            "apphud": self.apphud_webhook_token,
             "apphud_apps": json.dumps({DEV_BUNDLE_ID: env.get("REELGATE_DEV_APPHUD_API_KEY") or APPHUD_SIM_KEY}),
         }
         client = session.client("secretsmanager")
