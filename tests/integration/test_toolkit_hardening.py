@@ -196,3 +196,18 @@ def test_conflicts_that_outlast_the_retries_answer_503_with_nothing_charged(clou
     assert answer["message"] == "the service is busy; nothing was changed, please retry shortly"
     assert injector.calls > 1 and jobs(cloud) == []
     assert (key_record(cloud, key).credits, key_record(cloud, key).active) == (1000, 0)
+
+
+def test_a_key_over_its_cap_of_unfinished_jobs_answers_429_with_nothing_charged(cloud, key, monkeypatch) -> None:
+    monkeypatch.setenv("REELGATE_TOOLKIT_MAX_ACTIVE_JOBS_PER_KEY", "1")
+    _reset_caches()
+    toolkit = api.toolkit()
+    running = Job(kind="toolkit.concatenate", owner=key.owner, cost=35, input={"endpoint": "/v1/video/concatenate"})
+    toolkit.ledger.admit(running, key, 35)  # an unfinished job of this key (no flow needed)
+
+    status, answer = concatenate(["https://example.com/a.mp4"], id="second")
+
+    assert (status, answer["code"], answer["id"]) == (429, 429, "second")
+    assert "already has 1 unfinished jobs" in answer["message"]
+    assert [job["job_id"] for job in jobs(cloud)] == [running.job_id]
+    assert (key_record(cloud, key).credits, key_record(cloud, key).active) == (1000 - 35, 1)
