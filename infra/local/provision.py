@@ -115,9 +115,22 @@ def definition(flow: Flow, function_arns: dict[str, str]) -> str:
     return re.sub(r"\$\{(\w+)\}", lambda m: values[m.group(1)], text)
 
 
+def check_flow_role(flow: Flow, text: str, function_arns: dict[str, str]) -> None:
+    """Every function the ASL invokes must be one the machine's role may invoke (the CDK role's statement)."""
+    from infra.environment import flow_statements
+    from infra.local.iam import Policy, Statement, evaluate
+
+    role = Policy(f"states:{flow.name}", tuple(Statement("Allow", s.actions, s.resources)
+                                               for s in flow_statements(flow, function_arns)))
+    invoked = set(re.findall(r"arn:aws:lambda:[^\"]+?:function:[\w-]+", text))
+    if denied := evaluate(role, [("lambda:InvokeFunction", arn) for arn in sorted(invoked)]):
+        raise PermissionError(f"{flow.asl}: the state machine's role may not invoke {denied[1]}")
+
+
 def _flow(sfn: Any, flow: Flow, function_arns: dict[str, str], role_arn: str) -> str:
-    created = sfn.create_state_machine(name=f"reelgate-{flow.name}", definition=definition(flow, function_arns),
-                                       roleArn=role_arn)
+    text = definition(flow, function_arns)
+    check_flow_role(flow, text, function_arns)
+    created = sfn.create_state_machine(name=f"reelgate-{flow.name}", definition=text, roleArn=role_arn)
     return str(created["stateMachineArn"])
 
 
