@@ -69,5 +69,6 @@ lock: ## re-resolve the locked requirements after editing requirements/*.in
 bench: venv ffmpeg ## speed ratios (printed, never asserted)
 	$(PY) bench/image_to_video.py
 	$(PY) bench/concatenate.py
+	$(PY) bench/local_cloud.py
 
 .PHONY: help venv ffmpeg layers dev test unit integration infra e2e lint typecheck synth invoke lock bench
