@@ -211,3 +211,24 @@ def test_a_key_over_its_cap_of_unfinished_jobs_answers_429_with_nothing_charged(
     assert "already has 1 unfinished jobs" in answer["message"]
     assert [job["job_id"] for job in jobs(cloud)] == [running.job_id]
     assert (key_record(cloud, key).credits, key_record(cloud, key).active) == (1000 - 35, 1)
+
+
+def test_inputs_over_the_byte_limits_are_refused_before_rendering(cloud, key, file_server, monkeypatch) -> None:
+    huge_clip(file_server.root / "a.mp4", seconds=1)  # about 20 KB each
+    huge_clip(file_server.root / "b.mp4", seconds=1)
+    urls = [f"{file_server.base_url}/a.mp4", f"{file_server.base_url}/b.mp4"]
+    monkeypatch.setenv("REELGATE_TOOLKIT_MAX_INPUT_BYTES", "10000")
+    _reset_caches()
+
+    status, envelope = concatenate(urls)
+
+    assert (status, envelope["message"]) == (500, "an input is larger than the 9.8 KB limit per input")
+    monkeypatch.setenv("REELGATE_TOOLKIT_MAX_INPUT_BYTES", "30000")
+    monkeypatch.setenv("REELGATE_TOOLKIT_MAX_TOTAL_INPUT_BYTES", "30000")
+    _reset_caches()
+
+    status, envelope = concatenate(urls)
+
+    assert status == 500 and envelope["message"].startswith("the inputs total ")
+    assert envelope["message"].endswith(" KB, over the 29.3 KB limit per job")
+    assert (key_record(cloud, key).credits, key_record(cloud, key).active) == (1000, 0)

@@ -53,7 +53,7 @@ def test_items_bytes_and_image_pixels(tmp_path: Path) -> None:
     small, big = tmp_path / "a", tmp_path / "b"
     small.write_bytes(b"x" * 80)
     big.write_bytes(b"x" * 101)
-    with pytest.raises(InputRefused, match=r"^video_urls\[1\] is 0\.0 MB, over the 0\.0 MB limit per input$"):
+    with pytest.raises(InputRefused, match=r"^video_urls\[1\] is 101 bytes, over the 100 bytes limit per input$"):
         check_sizes([small, big], LIMITS, ["video_urls[0]", "video_urls[1]"])
     with pytest.raises(InputRefused, match="the inputs total"):
         check_sizes([small, small], LIMITS)

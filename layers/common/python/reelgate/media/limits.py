@@ -44,10 +44,12 @@ def check_sizes(paths: Sequence[Path], limits: Limits, labels: Sequence[str] | N
     for path, name in zip(paths, names, strict=True):
         size = path.stat().st_size
         if size > limits.max_input_bytes:
-            raise InputRefused(f"{name} is {_mb(size)}, over the {_mb(limits.max_input_bytes)} limit per input")
+            raise InputRefused(f"{name} is {size_text(size)}, over the {size_text(limits.max_input_bytes)} "
+                               "limit per input")
         total += size
     if total > limits.max_total_bytes:
-        raise InputRefused(f"the inputs total {_mb(total)}, over the {_mb(limits.max_total_bytes)} limit per job")
+        raise InputRefused(f"the inputs total {size_text(total)}, over the {size_text(limits.max_total_bytes)} "
+                           "limit per job")
 
 
 def check_clips(clips: Sequence[MediaInfo], limits: Limits, labels: Sequence[str] | None = None) -> None:
@@ -78,8 +80,12 @@ def _check_pixels(name: str, width: int, height: int, limit: int) -> None:
         raise InputRefused(f"{name} is {width}x{height} pixels, over the {limit:,}-pixel limit")
 
 
-def _mb(size: int) -> str:
-    return f"{size / (1024 * 1024):.1f} MB"
+def size_text(size: float) -> str:
+    """A byte count as people read it: 512 bytes, 20.8 KB, 256.0 MB, 1.0 GB (powers of 1024)."""
+    for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{int(size)} bytes"
 
 
 def _seconds(value: float) -> str:

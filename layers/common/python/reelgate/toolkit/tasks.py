@@ -19,7 +19,7 @@ from reelgate.deadline import DeadlineExceeded
 from reelgate.errors import Conflict, NotFound, ReelgateError
 from reelgate.jobs import Job, JobStatus, now_iso
 from reelgate.media import InputRefused, Limits, MediaError, MediaTimeout
-from reelgate.media.limits import check_items
+from reelgate.media.limits import check_items, size_text
 from reelgate.media.scratch import scratch_dir
 from reelgate.observability import logger
 from reelgate.settings import Settings
@@ -103,8 +103,8 @@ def _convert(toolkit: Toolkit, kind: str, request: dict[str, Any], work: Path, o
 
 def _download_failure(exc: fetch.FetchError, settings: Settings) -> ReelgateError:
     if "-byte limit" in str(exc):  # the safe fetcher's size refusal: the input's own fault
-        limit = min(settings.toolkit_max_input_bytes, settings.fetch_max_bytes) / (1024 * 1024)
-        return InputRefused(f"an input is larger than the {limit:.1f} MB limit per input")
+        limit = min(settings.toolkit_max_input_bytes, settings.fetch_max_bytes)
+        return InputRefused(f"an input is larger than the {size_text(limit)} limit per input")
     status = getattr(exc, "status", None)
     return JobFailed(f"{DOWNLOAD_ERROR} (HTTP {status})" if status else DOWNLOAD_ERROR)
 
