@@ -232,3 +232,16 @@ def test_inputs_over_the_byte_limits_are_refused_before_rendering(cloud, key, fi
     assert status == 500 and envelope["message"].startswith("the inputs total ")
     assert envelope["message"].endswith(" KB, over the 29.3 KB limit per job")
     assert (key_record(cloud, key).credits, key_record(cloud, key).active) == (1000, 0)
+
+
+def test_a_still_over_the_pixel_limit_is_refused_before_ffmpeg(cloud, key, file_server, monkeypatch) -> None:
+    circle_image(file_server.root / "big.png", (2000, 1000), "PNG")
+    monkeypatch.setenv("REELGATE_TOOLKIT_MAX_IMAGE_PIXELS", "1000000")
+    _reset_caches()
+    body = {"image_url": f"{file_server.base_url}/big.png", "length": 1}
+
+    status, envelope = reply(invoke("toolkit_image_to_video",
+                                    event("toolkit_image_to_video", body, headers={"x-api-key": KEY})))
+
+    assert (status, envelope["message"]) == (500, "image_url is 2000x1000 pixels, over the 1,000,000-pixel limit")
+    assert key_record(cloud, key).credits == 1000
