@@ -10,6 +10,9 @@ Scenario JSON for POST /_sim/scenario (keys merge; unknown keys are rejected wit
   fail_next       {code, times=1, endpoint="*", http_status?, raw?}   (or a list of them)
   rate_limit_next {retry_after?, times=1, endpoint="*", code?}       -> HTTP 429
   delay_next      {seconds, times=1, endpoint="*"}  (answers late, after doing the work)
+  download_next   {times=1, http_status?, content_type?, seconds?, raw?}  -> the next downloads of
+                  finished videos (/files/...): an HTTP error (a CDN hiccup), a 200 of the wrong
+                  content type, or the video only after `seconds` (a slow CDN)
 `endpoint` is the path after /openapi/v2 ("image/upload", "video/text/generate",
 "video/img/generate", "video/result", "account/balance") or "*".
 Other controls: POST /_sim/reset, GET /_sim/state, POST /_sim/videos/<id> {"status": 6|7|8|1}.
@@ -163,12 +166,22 @@ class PixverseSimulator:
         item_id = int(raw_id) if raw_id.isdigit() else -1
         with self.state.lock:
             job, image = self.state.jobs.get(item_id), self.state.images.get(item_id)
+            fault = None
             if kind == "files" and job is not None and job.status == SUCCESS:
                 data, mimetype = self._sample, "video/mp4"
+                fault = self.state.take_fault("download", "files")
             elif kind == "images" and image is not None and image.data:
                 data, mimetype = image.data, image.mimetype
             else:
                 return json_response({"error": "not found"}, 404)
+        if fault is not None:
+            if fault.seconds:
+                time.sleep(fault.seconds)  # outside the lock, like a slow CDN
+            if fault.http_status:
+                return Response(fault.raw or "<html>upstream error</html>", status=fault.http_status,
+                                mimetype="text/html")
+            if fault.content_type:
+                return Response(fault.raw or "<html>not the video</html>", mimetype=fault.content_type)
         response = Response(data, mimetype=mimetype)
         return response.make_conditional(request, accept_ranges=True, complete_length=len(data))
 

@@ -19,7 +19,7 @@ MAX_CALLS = 1000
 class Fault:
     """One injected misbehaviour for the next `times` calls to `endpoint` ("*" = any API endpoint)."""
 
-    kind: str  # "fail", "rate_limit" or "delay"
+    kind: str  # "fail", "rate_limit", "delay" or "download" (a finished video's file)
     endpoint: str = "*"
     times: int = 1
     code: int | None = None
@@ -27,6 +27,7 @@ class Fault:
     raw: str | None = None  # a non-JSON body instead of the envelope
     retry_after: float | None = None
     seconds: float = 0.0
+    content_type: str | None = None  # "download": answer 200 with this type instead of the video
 
     def matches(self, endpoint: str) -> bool:
         return self.times > 0 and self.endpoint in ("*", endpoint)
@@ -140,7 +141,7 @@ class PixverseState:
                 self.credit_monthly, self.credit_package = int(value), 0
             elif name == "credit_package":
                 self.credit_package = int(value)
-            elif name in ("fail_next", "rate_limit_next", "delay_next"):
+            elif name in ("fail_next", "rate_limit_next", "delay_next", "download_next"):
                 self._add_faults(name.removesuffix("_next"), value)
             else:
                 raise ValueError(f"unknown scenario key {name!r}")

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
+from reelgate import deadline
 from reelgate.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -23,11 +24,13 @@ log = logging.getLogger(__name__)
 NO_RESPONSE = -1  # transport failure (timeout, connection error) after the last retry
 BAD_RESPONSE = -2  # a body that is not the {"ErrCode","ErrMsg","Resp"} envelope
 RATE_LIMITED = -3  # HTTP 429 whose body carries no ErrCode
+NO_TIME = -4  # the invocation has no time left for (another) attempt: nothing more was sent
 UNKNOWN_ERROR = 99999  # Pixverse's own "unknown error"; also used for non-JSON 5xx bodies
 
 # Our suggestion, not Pixverse's (§5): overridable through the constructor.
 DEFAULT_TRANSIENT_CODES = frozenset({500069, 500100, UNKNOWN_ERROR, 500041})
 DEFAULT_RETRY_AFTER_SECONDS = 60.0  # what a known client assumes when 429 has no Retry-After (§1)
+MIN_ATTEMPT_SECONDS = 1.0  # an attempt given less time than this is not started
 
 
 class PixverseError(Exception):
@@ -162,6 +165,8 @@ class PixverseClient:
         sleep: Callable[[float], None] = time.sleep,
         new_trace_id: Callable[[], str] = lambda: str(uuid.uuid4()),
         jitter: Callable[[], float] = random.random,
+        deadline_margin: float = 0.0,
+        min_attempt_seconds: float = MIN_ATTEMPT_SECONDS,
     ) -> None:
         self._base = base_url.rstrip("/")
         self._api_key = api_key
@@ -177,6 +182,10 @@ class PixverseClient:
         self._sleep = sleep
         self._new_trace_id = new_trace_id
         self._jitter = jitter
+        # Seconds of the invocation (reelgate.deadline) no attempt or wait may use: the caller's, to
+        # record the outcome. Every attempt's timeout and every wait ends before them.
+        self._margin = deadline_margin
+        self._min_attempt = min_attempt_seconds
 
     @classmethod
     def from_settings(cls, settings: Settings, api_key: str, **options: Any) -> PixverseClient:
@@ -185,6 +194,7 @@ class PixverseClient:
             "timeout": settings.pixverse_timeout_seconds, "max_retries": settings.pixverse_max_retries,
             "retry_base_seconds": settings.pixverse_retry_base_seconds,
             "max_retry_after": settings.pixverse_max_retry_after_seconds,
+            "deadline_margin": settings.pixverse_deadline_margin_seconds,
         }
         return cls(settings.pixverse_base_url, api_key, **{**configured, **options})
 
@@ -259,12 +269,19 @@ class PixverseClient:
             self._sleep(delay)
             attempt += 1
 
+    def _budget(self) -> float:
+        """Seconds this client may still spend in the current invocation."""
+        return deadline.remaining() - self._margin
+
     def _send(
         self, method: str, path: str, headers: Mapping[str, str], kwargs: dict[str, Any]
     ) -> httpx.Response:
         url = self._base + path
+        budget = self._budget()
+        if budget < self._min_attempt:
+            raise PixverseError(NO_TIME, "no time left in this invocation for a Pixverse request", 0)
         try:
-            return self._http.request(method, url, headers=headers, timeout=self._timeout, **kwargs)
+            return self._http.request(method, url, headers=headers, timeout=min(self._timeout, budget), **kwargs)
         except httpx.TransportError as exc:
             # The key travels in a header, so the exception text never carries it.
             raise PixverseError(NO_RESPONSE, f"{type(exc).__name__}: {exc}", 0) from exc
@@ -275,8 +292,13 @@ class PixverseClient:
             return None
         if exc.http_status == 429:
             wait = self._default_retry_after if exc.retry_after is None else exc.retry_after
-            return min(wait, self._max_retry_after)
-        if exc.err_code == NO_RESPONSE or exc.err_code in self._transient:
+            delay = min(wait, self._max_retry_after)
+        elif exc.err_code == NO_RESPONSE or exc.err_code in self._transient:
             backoff = min(self._retry_base * 2**attempt, self._max_backoff)
-            return backoff / 2 + self._jitter() * backoff / 2  # equal jitter spreads retry storms
-        return None
+            delay = backoff / 2 + self._jitter() * backoff / 2  # equal jitter spreads retry storms
+        else:
+            return None
+        if delay + self._min_attempt > self._budget():
+            log.warning("pixverse: no time left to wait %.1fs and try again; giving up", delay)
+            return None  # a retry that cannot finish before the deadline is not started
+        return delay
