@@ -9,7 +9,7 @@ from reelgate.mobile import api
 
 
 def poll(event: dict[str, Any]) -> dict[str, Any]:
-    return api.generations().poll(event["job_id"], int(event.get("polls", 0)))
+    return api.generations().poll(event["job_id"], int(event.get("polls", 0)), event.get("video_id"))
 
 
 handler = task_entry(poll)

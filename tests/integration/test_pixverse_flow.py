@@ -33,6 +33,8 @@ def providers(cloud, monkeypatch: pytest.MonkeyPatch) -> Iterator[PixverseSimula
     monkeypatch.setenv("REELGATE_URL_ALLOWLIST", base.split("/")[2])
     monkeypatch.setenv("REELGATE_POLL_INITIAL_SECONDS", "0")
     monkeypatch.setenv("REELGATE_POLL_MAX_SECONDS", "0")
+    monkeypatch.setenv("REELGATE_MIRROR_BACKOFF_SECONDS", "0.01")
+    monkeypatch.setenv("REELGATE_EVENT_BUS", "default")  # the account's default bus (no CDK stack here)
     _reset_caches()
     from reelgate.mobile import api
 
@@ -98,15 +100,19 @@ def test_a_generation_is_polled_to_success_and_mirrored(cloud, providers) -> Non
 
 def test_an_unexpected_task_failure_takes_the_catch_path_and_frees_the_slot(cloud, providers,
                                                                              monkeypatch) -> None:
+    from reelgate.storage import MediaStore
+
+    def broken_upload(*_: Any, **__: Any) -> None:
+        raise RuntimeError("the bucket is on fire")
+
     providers.configure(polls_until_done=1)
-    monkeypatch.setenv("REELGATE_URL_ALLOWLIST", "")  # the mirror download is now refused: the poll task raises
-    _reset_caches()
+    monkeypatch.setattr(MediaStore, "upload_file", broken_upload)  # every poll attempt raises
 
     status, body = submit()
     job = wait_terminal(cloud, body["video_id"])
 
     assert status == 200
-    assert job["status"] == "failed" and "loopback" in job["error"]
+    assert job["status"] == "failed" and "the bucket is on fire" in job["error"]
     events = history(cloud, body["video_id"])
     assert "TaskFailed" in events and events[-1] == "ExecutionFailed"
     assert running_slots(cloud) == 0

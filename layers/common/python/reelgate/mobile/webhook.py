@@ -1,4 +1,10 @@
-"""Apphud server-to-server events: recompute the user's entitlement from the payload and cache it."""
+"""Apphud server-to-server events: forget the user's cached entitlement, so the next request asks Apphud.
+
+The webhook's only credential is one static token shared by every app (Apphud signs nothing), so its
+payload is never trusted: whoever holds the token could otherwise declare any user of any app entitled.
+An event only says "this user changed"; the answer comes from Apphud's Customers API, read with that
+app's own key on the user's next request.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +23,7 @@ class WebhookRefused(Exception):
 
 def apply_event(apps: AppRegistry, entitlements: Entitlements, token: str | None, expected: str,
                 body: Any) -> dict[str, Any]:
-    """Cache the entitlement the event's full subscription list implies (never the event name alone)."""
+    """Drop the cached entitlement of the event's user; the payload's subscriptions are ignored."""
     if not expected or not token_matches(token, expected):
         raise WebhookRefused(401, "invalid X-Apphud-Token")
     try:
@@ -27,6 +33,5 @@ def apply_event(apps: AppRegistry, entitlements: Entitlements, token: str | None
     app = apps.get(user.bundle_id)
     if app is None:
         return {"ok": True, "ignored": f"app {user.bundle_id} is not registered"}
-    active = entitlements.decide(app, user.subscriptions)
-    entitlements.remember(app.bundle_id, user.user_id, active)
-    return {"ok": True, "user_id": user.user_id, "active": active}
+    entitlements.forget(app.bundle_id, user.user_id)
+    return {"ok": True, "user_id": user.user_id, "refreshed": True}

@@ -1,0 +1,104 @@
+"""Per-user slots as leases and the monthly quota, on moto's DynamoDB with a controlled clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from reelgate import aws
+from reelgate.mobile.access import Limits
+from reelgate.mobile.apps import App
+from reelgate.mobile.errors import ApiError
+
+APP = App(bundle_id="com.example.app", apphud_key_ref="env:NONE", concurrent_generations=2, monthly_generations=3)
+USER = "u1"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def limits(cloud, clock: Clock) -> Limits:
+    return Limits(aws.client("dynamodb"), cloud.env["REELGATE_STATE_TABLE"], clock=clock)
+
+
+def refused(limits: Limits, job_id: str, app: App = APP, **options) -> int:
+    with pytest.raises(ApiError) as raised:
+        limits.reserve(app, USER, job_id, 60, **options)
+    return raised.value.code
+
+
+def test_slots_are_leased_up_to_the_apps_concurrency(limits: Limits) -> None:
+    first, second = limits.reserve(APP, USER, "j1", 60), limits.reserve(APP, USER, "j2", 60)
+
+    assert {first.slot, second.slot} == {0, 1} and first.month == "2026-06"
+    assert refused(limits, "j3") == 500044
+    assert limits.running(APP.bundle_id, USER) == 2 and limits.used(APP.bundle_id, USER, "2026-06") == 2
+
+
+def test_an_expired_lease_is_taken_over_and_named(limits: Limits, clock: Clock) -> None:
+    limits.reserve(APP, USER, "killed", 60)
+    limits.reserve(APP, USER, "alive", 600)
+
+    clock.now += timedelta(seconds=61)
+    taken = limits.reserve(APP, USER, "next", 60)
+
+    assert taken.displaced == ("killed",)
+    assert limits.running(APP.bundle_id, USER) == 2
+    assert refused(limits, "one-too-many") == 500044
+
+
+def test_a_release_names_its_job_and_never_frees_another_holder(limits: Limits, clock: Clock) -> None:
+    held = limits.reserve(APP, USER, "old", 60)
+    limits.reserve(APP, USER, "other", 600)
+    clock.now += timedelta(seconds=61)
+    newer = limits.reserve(APP, USER, "new", 60)  # took over "old"'s expired slot
+    assert newer.slot == held.slot and newer.displaced == ("old",)
+
+    limits.release(APP.bundle_id, USER, held.slot, "old")  # a late release of the old holder
+    limits.release(APP.bundle_id, USER, held.slot, "old")
+
+    assert limits.running(APP.bundle_id, USER) == 2
+    limits.release(APP.bundle_id, USER, newer.slot, "new")
+    limits.release(APP.bundle_id, USER, newer.slot, "new")
+    assert limits.running(APP.bundle_id, USER) == 1
+
+
+def test_a_quota_is_given_back_once_per_job(limits: Limits) -> None:
+    first = limits.reserve(APP, USER, "j1", 60)
+    limits.reserve(APP, USER, "j2", 60)
+
+    for _ in range(3):
+        limits.return_quota(APP.bundle_id, USER, first.month, "j1")
+
+    assert limits.used(APP.bundle_id, USER, first.month) == 1
+
+
+def test_the_monthly_limit_answers_500060_and_takes_no_slot(limits: Limits) -> None:
+    app = APP.model_copy(update={"concurrent_generations": 5})
+    for n in range(3):
+        limits.reserve(app, USER, f"j{n}", 60)
+
+    assert refused(limits, "j3", app) == 500060
+    assert limits.running(app.bundle_id, USER, 5) == 3
+
+
+def test_a_holder_whose_job_already_ended_is_reclaimed_when_every_slot_is_held(limits: Limits) -> None:
+    limits.reserve(APP, USER, "ended", 600)
+    limits.reserve(APP, USER, "running", 600)
+
+    assert refused(limits, "j3", finished=lambda job_id: False) == 500044
+    taken = limits.reserve(APP, USER, "j3", 60, finished=lambda job_id: job_id == "ended")
+
+    assert taken.displaced == ("ended",)
+    assert limits.running(APP.bundle_id, USER) == 2
