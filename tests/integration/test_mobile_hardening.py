@@ -251,6 +251,29 @@ def test_a_submission_killed_after_reserving_holds_no_slot_once_its_lease_expire
     assert stack.running() == 0
 
 
+def test_a_killed_submission_gives_its_month_back_before_the_next_one_is_counted(stack: Stack,
+                                                                                   monkeypatch) -> None:
+    AppRegistry(aws.table(stack.cloud.env["REELGATE_STATE_TABLE"])).put(App(
+        bundle_id=BUNDLE, apphud_key_ref="env:REELGATE_TEST_APPHUD_KEY", concurrent_generations=1,
+        monthly_generations=1))
+    settings_changed(monkeypatch, REELGATE_SLOT_SUBMIT_LEASE_SECONDS="1")
+
+    def killed(self: PixverseClient, **_: Any) -> int:
+        raise Killed
+
+    with monkeypatch.context() as patch:
+        patch.setattr(PixverseClient, "text_to_video", killed)
+        with pytest.raises(Killed):
+            submit()
+    time.sleep(2.1)
+    status, body = submit()  # the only generation of the month was the killed one: it is given back first
+
+    assert status == 200, body
+    assert finished(stack, body["video_id"])["status"] == "succeeded"
+    assert stack.used() == 1
+    assert submit()[1]["code"] == 500060  # and the month is now really used
+
+
 def test_the_quota_stays_counted_when_moderation_refuses_and_is_returned_when_the_failure_is_ours(
         stack: Stack, monkeypatch) -> None:
     stack.pixverse.configure(final_status=7, polls_until_done=0)

@@ -144,16 +144,23 @@ class Limits:
                  attempts: int = 3) -> None:
         self._client, self._table, self._clock, self._attempts = client, state_table, clock, attempts
 
-    def reserve(self, app: App, user_id: str, job_id: str, lease_seconds: float,
-                finished: Callable[[str], bool] | None = None) -> Reservation:
+    def reserve(self, app: App, user_id: str, job_id: str, lease_seconds: float, *,
+                finished: Callable[[str], bool] | None = None,
+                expired: Callable[[str], None] | None = None) -> Reservation:
         """Lease a slot to `job_id` and count a generation this month; 429 answers when either is full.
 
         With every slot held, `finished(job_id)` lets a holder whose job already ended be reclaimed (its
-        release failed); that is the repair path next to the leases' expiry."""
+        release failed); that is the repair path next to the leases' expiry. `expired(job_id)` is told
+        of every holder whose lease ran out (a submission killed mid-call), before anything is counted,
+        so it can end that job and give its month back first."""
         now = self._clock()
         month = now.strftime("%Y-%m")
-        for _ in range(self._attempts):
+        for attempt in range(self._attempts):
             leases = self.leases(app.bundle_id, user_id, app.concurrent_generations)
+            if attempt == 0 and expired is not None:
+                for lease in leases.values():
+                    if not lease.live(now.timestamp()):
+                        expired(lease.job_id)
             free = [i for i in range(min(app.concurrent_generations, MAX_SLOTS_READ))
                     if i not in leases or not leases[i].live(now.timestamp())]
             if not free and finished is not None:

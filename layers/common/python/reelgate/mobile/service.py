@@ -111,8 +111,8 @@ class MobileApi:
     def _submit(self, app: App, who: requests.Caller, job: Job, table: dict[int, int],
                 generate: Callable[[PixverseClient], int]) -> dict[str, Any]:
         s = self._settings
-        held = self.limits.reserve(app, who.user_id, job.job_id, s.slot_submit_lease_seconds, finished=self._finished)
-        self._reap(held.displaced)
+        held = self.limits.reserve(app, who.user_id, job.job_id, s.slot_submit_lease_seconds,
+                                   finished=self._finished, expired=self._reap)
         job.status = JobStatus.SUBMITTING
         job.provider = {"name": "pixverse", "month": held.month, "slot": held.slot}
         try:
@@ -172,20 +172,22 @@ class MobileApi:
         job = self.jobs.get(job_id)
         return job is not None and job.status.terminal
 
-    def _reap(self, job_ids: tuple[str, ...]) -> None:
-        """Jobs whose submit lease expired while still `submitting` were killed mid-submission: they end
-        failed with their quota returned (the failure is ours). Their slot is already someone else's."""
-        for job_id in job_ids:
+    def _reap(self, job_id: str) -> None:
+        """A job whose submit lease expired while still `submitting` was killed mid-submission: it ends
+        failed with its quota returned (the failure is ours); its slot is free for the taking. Best
+        effort: a failure here must not cost the new submission anything."""
+        try:
             job = self.jobs.get(job_id)
             if job is None or job.status is not JobStatus.SUBMITTING:
-                continue
-            try:
-                self.jobs.transition(job_id, JobStatus.FAILED, error="the submission did not complete",
-                                     output={"quota_returned": True})
-            except Conflict:
-                continue
+                return
+            self.jobs.transition(job_id, JobStatus.FAILED, error="the submission did not complete",
+                                 output={"quota_returned": True})
             bundle_id, user_id = split_owner(job.owner)
-            self.limits.return_quota(bundle_id, user_id, (job.provider or {}).get("month", ""), job_id)
+            self.limits.return_quota(bundle_id, user_id, str((job.provider or {}).get("month", "")), job_id)
+        except Conflict:
+            pass
+        except Exception:
+            logger.exception("could not end an abandoned submission", extra={"job_id": job_id})
 
 
 def _trace(job: Job, step: str) -> str:
