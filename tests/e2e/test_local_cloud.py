@@ -168,3 +168,52 @@ def test_fifty_concurrent_submissions_lose_nothing_and_credits_add_up(cloud: dic
         status = wait_for(lambda j=job_id: post(cloud, "/v1/toolkit/job/status", {"job_id": j}).json(), 30)
         assert status["response"]["job_status"] == "done"
     assert credits(cloud) == before - 10 * 10  # ten renders at 10 credits; every failure refunded
+
+
+def test_a_function_using_a_resource_its_deployed_environment_lacks_fails_locally(
+        cloud: dict[str, Any], tmp_path: Path) -> None:
+    """The same handler, given the environment CDK would give it with and without the jobs grant."""
+    from dataclasses import replace
+
+    from infra import environment, registry
+    from infra.local import functions
+    from infra.local.runtime import Runtime
+
+    spec = registry.function("toolkit_job_status")
+    table = "arn:aws:dynamodb:us-east-1:123456789012:table/"
+    res = environment.Resources(
+        account="123456789012", region="us-east-1", jobs_table=cloud["jobs_table"],
+        jobs_table_arn=table + cloud["jobs_table"], state_table=cloud["state_table"],
+        state_table_arn=table + cloud["state_table"], media_bucket=cloud["media_bucket"],
+        media_bucket_arn=f"arn:aws:s3:::{cloud['media_bucket']}", event_bus="", event_bus_arn="", secret_arns={})
+
+    def run(grants: frozenset[registry.Grant]) -> dict[str, Any]:
+        fn = replace(spec, grants=grants)
+        env = environment.function_environment(fn, res, "local", environment.stage_values({}))
+        env |= functions.platform_environment(fn, "us-east-1", cloud["aws_endpoint"], tmp_path / "tmp")
+        config = functions.FunctionConfig(name=fn.name, code_dir=fn.directory, handler="handler.handler",
+                                          timeout=fn.timeout, memory=fn.memory, env=env, arn="arn:probe")
+        runtime = Runtime({fn.name: config}, log_dir=tmp_path / "logs")
+        event = json.loads((ROOT / "events" / "toolkit_job_status.json").read_text())
+        event["headers"] = {"x-api-key": DEV_KEY, "Content-Type": "application/json"}
+        event["body"] = json.dumps({"job_id": "no-such-job"})
+        try:
+            return dict(json.loads(runtime.invoke(fn.name, json.dumps(event).encode()).payload))
+        finally:
+            runtime.stop()
+
+    granted = run(spec.grants)
+    lacking = run(spec.grants - {"jobs:read"})
+
+    assert granted["statusCode"] == 404  # looked the job up in the jobs table: not there
+    assert lacking["statusCode"] == 500  # no REELGATE_JOBS_TABLE in its environment: no table to read
+
+
+def test_every_toolkit_envelope_names_the_same_queue(cloud: dict[str, Any]) -> None:
+    """queue_id once came from the flow ARN, which only the submitting functions' environments hold."""
+    image = presigned_image(cloud, "samples/queue.jpg")
+    submitted = post(cloud, "/v1/image/convert/video", {"image_url": image, "length": 1}).json()
+    authenticated = httpx.get(cloud["api"] + "/v1/toolkit/authenticate", headers={"x-api-key": DEV_KEY}).json()
+    status = post(cloud, "/v1/toolkit/job/status", {"job_id": submitted["job_id"]}).json()
+
+    assert submitted["queue_id"] == authenticated["queue_id"] == status["queue_id"] != 0

@@ -9,13 +9,14 @@ from typing import Any
 from reelgate.jobs import Job
 
 
-def queue_id(flow_arn: str) -> int:
-    # NCA reports the id of its in-process queue; ours is the flow, so a stable number derived from it.
-    return zlib.crc32(flow_arn.encode("utf-8"))
+def queue_id(stage: str) -> int:
+    # NCA reports the id of its in-process queue; ours is the stage's toolkit flow, named the same in every
+    # function (a flow ARN is only in the environment of the functions that may start the flow).
+    return zlib.crc32(f"reelgate-{stage}-toolkit".encode())
 
 
 def envelope(*, endpoint: str, code: int, request_id: str | None, job_id: str, response: Any, message: Any,
-             timings: dict[str, float], flow_arn: str, queue_length: int, build_number: str) -> dict[str, Any]:
+             timings: dict[str, float], stage: str, queue_length: int, build_number: str) -> dict[str, Any]:
     return {
         "endpoint": endpoint,
         "code": code,
@@ -27,13 +28,13 @@ def envelope(*, endpoint: str, code: int, request_id: str | None, job_id: str, r
         "queue_time": round(timings.get("queue_time", 0.0), 3),
         "total_time": round(timings.get("total_time", 0.0), 3),
         "pid": os.getpid(),
-        "queue_id": queue_id(flow_arn),
+        "queue_id": queue_id(stage),
         "queue_length": queue_length,
         "build_number": build_number,
     }
 
 
-def accepted(job: Job, *, flow_arn: str, max_queue_length: int, queue_length: int, build_number: str) -> dict[str, Any]:
+def accepted(job: Job, *, stage: str, max_queue_length: int, queue_length: int, build_number: str) -> dict[str, Any]:
     """The 202 answer of a job that runs on: NCA's shape (no endpoint, no response, no times)."""
     return {
         "code": 202,
@@ -41,14 +42,14 @@ def accepted(job: Job, *, flow_arn: str, max_queue_length: int, queue_length: in
         "job_id": job.job_id,
         "message": "processing",
         "pid": os.getpid(),
-        "queue_id": queue_id(flow_arn),
+        "queue_id": queue_id(stage),
         "max_queue_length": max_queue_length or "unlimited",
         "queue_length": queue_length,
         "build_number": build_number,
     }
 
 
-def rejected(*, code: int, message: str, request_id: str | None, job_id: str, flow_arn: str, queue_length: int,
+def rejected(*, code: int, message: str, request_id: str | None, job_id: str, stage: str, queue_length: int,
              build_number: str) -> dict[str, Any]:
     """429 / 402 answers: NCA's 429 shape."""
     return {
@@ -57,7 +58,7 @@ def rejected(*, code: int, message: str, request_id: str | None, job_id: str, fl
         "job_id": job_id,
         "message": message,
         "pid": os.getpid(),
-        "queue_id": queue_id(flow_arn),
+        "queue_id": queue_id(stage),
         "queue_length": queue_length,
         "build_number": build_number,
     }

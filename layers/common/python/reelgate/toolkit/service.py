@@ -78,7 +78,7 @@ class Toolkit:
                 body = self.job_envelope(job)
                 return Answer(body["code"], body)
         return Answer(202, envelope.accepted(
-            job, flow_arn=self._settings.toolkit_flow_arn, max_queue_length=self.ledger.max_queue_length,
+            job, stage=self._settings.stage, max_queue_length=self.ledger.max_queue_length,
             queue_length=self.ledger.queue_length(), build_number=self._settings.build_number))
 
     def enqueue(self, job: Job, key: ApiKey) -> None:
@@ -115,7 +115,7 @@ class Toolkit:
         return envelope.envelope(
             endpoint=job.input.get("endpoint", ""), code=200 if succeeded else 500, request_id=job.input.get("id"),
             job_id=job.job_id, response=self.media.url(output["output_key"]) if succeeded else None,
-            message="success" if succeeded else job.error, timings=output, flow_arn=self._settings.toolkit_flow_arn,
+            message="success" if succeeded else job.error, timings=output, stage=self._settings.stage,
             queue_length=self.ledger.queue_length(), build_number=self._settings.build_number)
 
     def status(self, key: ApiKey, job_id: str) -> Answer:
@@ -124,7 +124,7 @@ class Toolkit:
             return Answer(404, {"error": "Job not found", "job_id": job_id})
         own = self.job_envelope(job) if job.status.terminal else None
         inner = {"job_status": NCA_STATUS[job.status], "job_id": job.job_id,
-                 "queue_id": envelope.queue_id(self._settings.toolkit_flow_arn),
+                 "queue_id": envelope.queue_id(self._settings.stage),
                  "process_id": own["pid"] if own else None, "response": own}
         return Answer(200, self._own_envelope("/v1/toolkit/job/status", inner))
 
@@ -141,10 +141,10 @@ class Toolkit:
         # Status calls answer synchronously with an envelope of their own (NCA mints them a job id too).
         return envelope.envelope(
             endpoint=endpoint, code=200, request_id=None, job_id=new_job_id(), response=response,
-            message="success", timings={}, flow_arn=self._settings.toolkit_flow_arn,
+            message="success", timings={}, stage=self._settings.stage,
             queue_length=self.ledger.queue_length(), build_number=self._settings.build_number)
 
     def _rejected(self, code: int, message: str, job: Job) -> dict[str, Any]:
         return envelope.rejected(code=code, message=message, request_id=job.input.get("id"), job_id=job.job_id,
-                                 flow_arn=self._settings.toolkit_flow_arn, queue_length=self.ledger.queue_length(),
+                                 stage=self._settings.stage, queue_length=self.ledger.queue_length(),
                                  build_number=self._settings.build_number)
