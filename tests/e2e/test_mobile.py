@@ -164,7 +164,8 @@ def test_get_status_errors(http, sims) -> None:
                  submit=False)
     assert_error(status(http, owner, 12345), 422, 400017, submit=False)
     assert_error(status(http, owner, "00000000-0000-4000-8000-000000000000"), 404, 500008, submit=False)
-    assert_error(status(http, other, video_id), 403, 500020, submit=False)
+    # another user's video answers exactly like an unknown one, so ids reveal nothing (docs/decisions.md)
+    assert_error(status(http, other, video_id), 404, 500008, submit=False)
     assert status(http, owner, video_id).status_code == 200
 
 
@@ -218,15 +219,21 @@ def test_the_per_user_concurrency_limit_is_429(http, sims) -> None:
     assert_error(text2video(http, user), 429, 500044)
 
 
-def test_an_apphud_webhook_refreshes_the_cached_entitlement(http, local_cloud, sims) -> None:
+def test_an_apphud_webhook_makes_the_next_request_ask_apphud_again(http, local_cloud, sims) -> None:
+    """A webhook only forgets the cached entitlement; its payload is never trusted (Apphud is asked again)."""
     token = local_cloud.info["apphud_webhook_token"]
     user = subscriber(sims)
-    refunded = {"user_id": user, "subscriptions": [{"id": "s", "product_id": "pro", "status": "refunded",
-                                                    "expires_at": None, "cancelled_at": "2026-01-01T00:00:00Z"}]}
+    refunded = {"id": "s", "product_id": "pro", "status": "refunded", "expires_at": None,
+                "cancelled_at": "2026-01-01T00:00:00Z"}
+    forged_active = {"user_id": user, "subscriptions": [{"id": "s", "product_id": "pro", "status": "regular",
+                                                        "expires_at": "2099-01-01T00:00:00Z"}]}
     url = f"{local_cloud.api}/webhooks/apphud"
+    assert text2video(http, user).status_code == 200  # entitled: cached as active
 
-    assert send_webhook(url, "wrong-token", "subscription_refunded", refunded).status_code == 401
-    answer = send_webhook(url, token, "subscription_refunded", refunded)
+    httpx.post(f"{sims['apphud']}/_sim/users", json={"user_id": user, "subscriptions": [refunded]}).raise_for_status()
+    assert send_webhook(url, "wrong-token", "subscription_refunded", forged_active).status_code == 401
+    assert text2video(http, user).status_code == 200  # a refused webhook forgot nothing: still the cached answer
+    answer = send_webhook(url, token, "subscription_refunded", forged_active)  # payload says active: ignored
 
-    assert answer.status_code == 200 and answer.json()["active"] is False
-    assert_error(text2video(http, user), 401, 400012)  # from the cache, though Apphud still says active
+    assert answer.status_code == 200 and answer.json()["refreshed"] is True
+    assert_error(text2video(http, user), 401, 400012)  # Apphud, asked again, says refunded
