@@ -24,9 +24,11 @@ TABLE_WRITE = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
 MEDIA_READ = ("s3:GetObject",)  # also authorizes HeadObject and presigned GETs
 MEDIA_WRITE = ("s3:PutObject", "s3:AbortMultipartUpload")  # PutObject covers multipart parts
 SECRET_SETTING = {"pixverse": "pixverse_api_key_secret", "apphud": "apphud_webhook_token_secret",
-                  "apphud_apps": "apphud_app_keys_secret"}
+                  "apphud_apps": "apphud_app_keys_secret", "topview": "topview_api_key_secret"}
 RESOURCE_SETTING = {"jobs": "jobs_table", "state": "state_table", "media": "media_bucket", "events": "event_bus"}
-FLOW_SETTING = {"toolkit": "toolkit_flow_arn", "pixverse": "pixverse_flow_arn"}
+FLOW_SETTING = {"toolkit": "toolkit_flow_arn", "pixverse": "pixverse_flow_arn", "topview": "topview_flow_arn"}
+# SendTask{Success,Failure,Heartbeat}: a service integration's task token names no resource IAM could scope.
+TASK_TOKEN_ACTIONS = ("states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat")
 
 # Operator settings (stage configuration), by the registry group that reads them.
 SETTING_GROUPS: dict[registry.SettingGroup, tuple[str, ...]] = {
@@ -48,10 +50,17 @@ SETTING_GROUPS: dict[registry.SettingGroup, tuple[str, ...]] = {
     "apphud": ("apphud_base_url", "apphud_timeout_seconds", "entitlement_cache_seconds",
                "entitlement_negative_cache_seconds", "apphud_lookups_per_app_per_minute",
                "apphud_lookups_per_source_per_minute"),
+    "topview": ("topview_base_url", "topview_uid", "topview_timeout_seconds", "topview_upload_timeout_seconds",
+                "topview_max_retries", "topview_retry_base_seconds", "topview_notice_url",
+                "topview_callback_wait_seconds", "topview_poll_initial_seconds", "topview_poll_max_seconds",
+                "topview_poll_growth", "topview_deadline_seconds", "topview_busy_wait_seconds",
+                "topview_busy_retry_seconds", "topview_need_cloudfront_url", "topview_enum_style",
+                "topview_product_video_prompt_field", "topview_send_masks", "topview_text2video_model",
+                "topview_text2image_model"),
 }
 # Settings no deployed function reads: the local cloud's own, and explicit values that stand in for secrets.
 NOT_FUNCTION_SETTINGS = frozenset({"host", "port", "aws_port", "dev_api_key", "stage", "work_dir",
-                                   "pixverse_api_key", "apphud_webhook_token"})
+                                   "pixverse_api_key", "apphud_webhook_token", "topview_api_key"})
 
 
 @dataclass(frozen=True)
@@ -175,6 +184,8 @@ def statements(grants: frozenset[registry.Grant], res: Resources) -> list[Statem
         elif kind == "flow":
             if target in res.flow_arns:
                 out.append(Statement(("states:StartExecution",), (res.flow_arns[target],)))
+        elif kind == "tasks":
+            out.append(Statement(TASK_TOKEN_ACTIONS, ("*",)))
         else:
             raise ValueError(f"unknown grant {grant!r}")
     return out

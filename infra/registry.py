@@ -14,16 +14,17 @@ ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_DIR = ROOT / "functions"
 STATEMACHINES_DIR = ROOT / "infra" / "statemachines"
 
-Auth = Literal["none", "api_key", "app", "apphud_token"]
+Auth = Literal["none", "api_key", "app", "apphud_token", "topview_uid"]
 Arch = Literal["arm64", "x86_64"]
 # What a function may touch; the CDK app turns each grant into the narrowest IAM permission.
 Grant = Literal[
     "jobs:read", "jobs:write", "state:read", "state:write", "media:read", "media:write",
     "events:put", "flow:toolkit", "flow:pixverse", "secret:pixverse", "secret:apphud", "secret:apphud_apps",
+    "flow:topview", "secret:topview", "tasks:topview",  # tasks: SendTask{Success,Failure,Heartbeat} on its flow's waits
 ]
 # Which operator settings a function reads (infra/environment.py lists each group's settings).
 SettingGroup = Literal["jobs", "media_urls", "toolkit", "fetch", "webhooks", "media", "pixverse", "generation",
-                       "apphud"]
+                       "apphud", "topview"]
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,11 @@ _MOBILE_SUBMIT: frozenset[Grant] = frozenset(
     {"jobs:read", "jobs:write", "state:read", "state:write", "media:write", "flow:pixverse", "secret:pixverse",
      "secret:apphud_apps"}
 )
+
+_TOPVIEW_SUBMIT: frozenset[Grant] = frozenset(
+    {"jobs:read", "jobs:write", "state:read", "state:write", "flow:topview", "secret:topview", "secret:apphud_apps"}
+)
+_TOPVIEW_API: tuple[SettingGroup, ...] = ("jobs", "generation", "apphud", "topview")
 
 _TOOLKIT_API: tuple[SettingGroup, ...] = ("jobs", "media_urls", "toolkit")
 _MOBILE_API: tuple[SettingGroup, ...] = ("jobs", "media_urls", "pixverse", "generation", "apphud")
@@ -176,6 +182,40 @@ FUNCTIONS: tuple[Function, ...] = (
     ),
 )
 
+FUNCTIONS += (
+    # --- Mobile video API (TopView) ---
+    *(Function(name, description, _post(path), auth="app", grants=_TOPVIEW_SUBMIT, settings=_TOPVIEW_API)
+      for name, path, description in (
+          ("topview_text_to_video", "/topview/text2video", "Text to video (TopView common task)"),
+          ("topview_image_to_video", "/topview/image2video", "Image to video (TopView common task)"),
+          ("topview_text_to_image", "/topview/text2image", "Text to image (TopView common task)"),
+          ("topview_video_avatar", "/topview/video-avatar", "Talking avatar with text to speech (TopView)"),
+          ("topview_product_avatar", "/topview/product-avatar", "Product avatar video (TopView)"),
+          ("topview_marketing_video", "/topview/marketing-video", "Marketing video previews (TopView M2V)"),
+          ("topview_marketing_export", "/topview/marketing-video/export", "Export a marketing video (TopView M2V)"),
+      )),
+    Function(
+        "topview_callback", "TopView noticeUrl callbacks resume the waiting flows", _post("/callbacks/topview"),
+        auth="topview_uid", grants=frozenset({"state:write", "tasks:topview"}), settings=("topview",),
+    ),
+    Function(
+        "topview_step", "Look at a TopView task; copy results, submit the next task (flow task)",
+        memory=1024, timeout=300,
+        grants=frozenset({"jobs:read", "jobs:write", "state:read", "state:write", "media:write", "events:put",
+                          "secret:topview"}),
+        settings=("jobs", "media_urls", "generation", "fetch", "topview"),
+    ),
+    Function(
+        "topview_await", "Record a TopView wait's task token (flow task, .waitForTaskToken)",
+        grants=frozenset({"state:write", "tasks:topview"}), settings=("topview",),
+    ),
+    Function(
+        "topview_fail", "Mark a TopView job failed and release its slot (flow task)",
+        grants=frozenset({"jobs:read", "jobs:write", "state:write", "events:put"}),
+        settings=("jobs", "generation", "topview"),
+    ),
+)
+
 FLOWS: tuple[Flow, ...] = (
     Flow(
         "toolkit", "toolkit.asl.json",
@@ -185,6 +225,10 @@ FLOWS: tuple[Flow, ...] = (
     Flow(
         "pixverse", "pixverse.asl.json",
         {"PollFunctionArn": "pixverse_poll", "FailFunctionArn": "pixverse_fail"},
+    ),
+    Flow(
+        "topview", "topview.asl.json",
+        {"StepFunctionArn": "topview_step", "AwaitFunctionArn": "topview_await", "FailFunctionArn": "topview_fail"},
     ),
 )
 

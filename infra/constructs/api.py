@@ -20,6 +20,8 @@ AUTH_REASONS: dict[str, str] = {
     "api_key": "The function checks x-api-key against salted hashes in DynamoDB (NCA-compatible keys).",
     "app": "The function checks the app registry and the caller's Apphud entitlement.",
     "apphud_token": "Apphud's server-to-server webhook; the function checks its shared token.",
+    "topview_uid": "TopView's noticeUrl callback; the function checks the Topview-Uid header and that a job "
+                   "follows the task, and trusts nothing else in it (the task is re-read from TopView).",
 }
 _CLOUDWATCH_POLICY = "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
 

@@ -85,10 +85,11 @@ class Functions(Construct):
                 function.add_to_role_policy(grants.flow_statement(machines[flow]))
 
     def _suppress(self, function: lambda_.Function, role: iam.Role, spec: registry.Function) -> None:
-        suppressions = [NagPackSuppression(
-            id="AwsSolutions-IAM5", applies_to=["Resource::*"],
-            reason="X-Ray's PutTraceSegments/PutTelemetryRecords support no resource-level permissions.",
-        )]
+        reason = "X-Ray's PutTraceSegments/PutTelemetryRecords support no resource-level permissions."
+        if any(grant.startswith("tasks:") for grant in spec.grants):
+            reason += (" SendTaskSuccess/Failure/Heartbeat answer a service integration's task token, which names"
+                       " no resource IAM could scope.")
+        suppressions = [NagPackSuppression(id="AwsSolutions-IAM5", applies_to=["Resource::*"], reason=reason)]
         if any(grant.startswith("media:") for grant in spec.grants):
             bucket = self._targets.media.node.default_child
             assert isinstance(bucket, CfnElement)

@@ -6,7 +6,7 @@
 - **Lambda**: every invocation (API, Step Functions task, S3 event) runs in a warm worker process of
   its own function, with exactly the environment the CDK app gives that function, its timeout and
   Lambda's payload limits (`runtime.py`).
-- **Providers**: simulators for Pixverse and Apphud unless real endpoints are configured.
+- **Providers**: simulators for Pixverse, Apphud and TopView unless real endpoints are configured.
 - **API Gateway**: the gateway turns HTTP requests into proxy events, with API Gateway's limits.
 
 The local cloud's own configuration comes from its environment (the README's table); functions never
@@ -39,6 +39,7 @@ from infra.local.seed import seed_development_data
 
 APPHUD_SIM_KEY = "app_sim_key"
 PIXVERSE_SIM_KEY = "sim-key"
+TOPVIEW_SIM_UID, TOPVIEW_SIM_KEY = "sim-uid", "sim-topview-key"
 ADMIN_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "reelgate-local", "AWS_SECRET_ACCESS_KEY": "reelgate-local-secret"}
 STAGE = "local"
 STATE_DIR = registry.ROOT / ".local-cloud"
@@ -121,6 +122,7 @@ class LocalCloud:
         """A simulator for every provider without a configured real endpoint."""
         from infra.local.simulators.apphud import ApphudSimulator
         from infra.local.simulators.pixverse import PixverseSimulator
+        from infra.local.simulators.topview import TopViewSimulator
 
         env = self.config
         out = {}
@@ -138,7 +140,18 @@ class LocalCloud:
                                      api_keys=(APPHUD_SIM_KEY,))
             out["apphud"] = apphud.start()
             self._servers.append(apphud)
+        if self._real_topview:
+            out["topview"] = env["TOPVIEW_BASE_URL"]
+        else:
+            topview = TopViewSimulator(host=self.host, port=int(env.get("REELGATE_TOPVIEW_SIM_PORT", "0")),
+                                       uid=TOPVIEW_SIM_UID, api_key=TOPVIEW_SIM_KEY)
+            out["topview"] = topview.start()
+            self._servers.append(topview)
         return out
+
+    @property
+    def _real_topview(self) -> bool:
+        return all(self.config.get(name) for name in ("TOPVIEW_BASE_URL", "TOPVIEW_UID", "TOPVIEW_API_KEY"))
 
     def _secrets(self, session: Any) -> dict[str, str]:
         """The stack's three secrets, holding the simulators' keys unless real ones are configured."""
@@ -147,6 +160,7 @@ class LocalCloud:
             "pixverse": env.get("PIXVERSE_API_KEY") if env.get("PIXVERSE_BASE_URL") else PIXVERSE_SIM_KEY,
             "apphud": self.apphud_webhook_token,
             "apphud_apps": json.dumps({DEV_BUNDLE_ID: env.get("REELGATE_DEV_APPHUD_API_KEY") or APPHUD_SIM_KEY}),
+            "topview": env["TOPVIEW_API_KEY"] if self._real_topview else TOPVIEW_SIM_KEY,
         }
         client = session.client("secretsmanager")
         return {key: client.create_secret(Name=f"reelgate/{STAGE}/{key.replace('_', '-')}",
@@ -157,8 +171,12 @@ class LocalCloud:
         parts are (simulators, the FFmpeg layer, the emulated S3 that serves presigned URLs)."""
         values: dict[str, Any] = environment.from_environment(self.config)
         allow = [item for item in values.get("url_allowlist", "").split(",") if item]
-        allow += [url.split("/")[2] for url in (self.aws_url, providers["pixverse"])]
-        return values | {
+        allow += [url.split("/")[2] for url in (self.aws_url, providers["pixverse"], providers["topview"])]
+        topview = {"topview_base_url": providers["topview"]}
+        if not self._real_topview:  # the simulator calls back to this gateway; a real TopView needs a public URL
+            topview["topview_uid"] = TOPVIEW_SIM_UID
+            values.setdefault("topview_notice_url", f"http://{self.host}:{self.port}/callbacks/topview")
+        return values | topview | {
             "pixverse_base_url": providers["pixverse"], "apphud_base_url": providers["apphud"],
             "url_allowlist": ",".join(dict.fromkeys(allow)),
             "ffmpeg_dir": str(FFMPEG_BIN),

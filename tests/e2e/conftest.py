@@ -23,6 +23,10 @@ from tests.helpers import ROOT
 
 DEV_KEY = "rg_e2e_development_key"
 MAX_QUEUE = 3
+# TopView flows at test speed: a short wait for each callback, then polls every second.
+TOPVIEW_FAST = {"REELGATE_TOPVIEW_CALLBACK_WAIT_SECONDS": "4", "REELGATE_TOPVIEW_POLL_INITIAL_SECONDS": "1",
+                "REELGATE_TOPVIEW_POLL_MAX_SECONDS": "1", "REELGATE_TOPVIEW_BUSY_RETRY_SECONDS": "1",
+                "REELGATE_TOPVIEW_RETRY_BASE_SECONDS": "0", "REELGATE_MIRROR_BACKOFF_SECONDS": "0.1"}
 
 
 def free_port() -> int:
@@ -152,6 +156,7 @@ def local_cloud(site: Site, hooks: Hooks, tmp_path_factory: pytest.TempPathFacto
         REELGATE_PIXVERSE_RETRY_BASE_SECONDS="0", REELGATE_WEBHOOK_BACKOFF_SECONDS="0.05",
         # every suite's caller is one loopback address: the per-source Apphud lookup limit is for strangers
         REELGATE_APPHUD_LOOKUPS_PER_SOURCE_PER_MINUTE="100000",
+        **TOPVIEW_FAST,
     )
     process, info = start_cloud(env, tmp_path_factory.mktemp("cloud"))
     try:

@@ -60,7 +60,7 @@ def test_function_environment(synth: Synth, name: str) -> None:
     assert ("REELGATE_FFMPEG_DIR" in env) is spec.ffmpeg
     if spec.ffmpeg:
         assert env["REELGATE_FFMPEG_DIR"] == FFMPEG_DIR
-    for flow in ("toolkit", "pixverse"):
+    for flow in ("toolkit", "pixverse", "topview"):
         key = f"REELGATE_{flow.upper()}_FLOW_ARN"
         assert (key in env) is (f"flow:{flow}" in spec.grants)
         if key in env:
@@ -72,6 +72,7 @@ def test_function_environment(synth: Synth, name: str) -> None:
     assert ("REELGATE_EVENT_BUS" in env) is ("events" in kinds)
     assert ("REELGATE_PIXVERSE_API_KEY_SECRET" in env) is ("secret:pixverse" in spec.grants)
     assert ("REELGATE_APPHUD_WEBHOOK_TOKEN_SECRET" in env) is ("secret:apphud" in spec.grants)
+    assert ("REELGATE_TOPVIEW_API_KEY_SECRET" in env) is ("secret:topview" in spec.grants)
 
 
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))

@@ -19,6 +19,7 @@ GRANT_ACTIONS = {
     "events:put": {"events:PutEvents"},
     "secret": {"secretsmanager:GetSecretValue"},
     "flow": {"states:StartExecution"},
+    "tasks": {"states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"},
 }
 
 
@@ -82,6 +83,17 @@ def test_examples_from_the_brief(synth: Synth) -> None:
     assert "states:StartExecution" not in actions("toolkit_render")
     assert "secretsmanager:GetSecretValue" not in actions("toolkit_image_to_video")
     assert actions("health") == BASELINE
+
+
+def test_task_token_actions_are_granted_on_star_only_to_the_topview_callback_path(synth: Synth) -> None:
+    # A service integration's task token names no resource, so SendTask* cannot be scoped: only the two
+    # functions that resume TopView waits hold it.
+    holders = {name for name in FUNCTIONS if any(
+        a.startswith("states:SendTask") for st in statements_of(synth, name) for a in as_list(st["Action"]))}
+    assert holders == {"topview_callback", "topview_await"}
+    for name in holders:
+        send = [st for st in statements_of(synth, name) if "states:SendTaskSuccess" in as_list(st["Action"])]
+        assert [as_list(st["Resource"]) for st in send] == [["*"]]
 
 
 def test_no_function_role_uses_managed_policies(synth: Synth) -> None:

@@ -117,6 +117,34 @@ class JobStore:
             _raise_conflict(exc, f"job {job_id} cannot move to {to.value}")
         return Job.model_validate(from_dynamo(result["Attributes"]))
 
+    def revise(self, job_id: str, status: JobStatus, *, where: dict[str, Any] | None = None, **fields: Any) -> Job:
+        """Set `fields` on a job that is still `status` and whose dotted attribute paths in `where` hold
+        the given values (a multi-step job recording its progress); raises Conflict otherwise."""
+        names = {"#status": "status", "#updated_at": "updated_at"}
+        values: dict[str, Any] = {":status": status.value, ":now": now_iso()}
+        sets = ["#updated_at = :now"]
+        for name, value in fields.items():
+            names[f"#{name}"] = name
+            values[f":{name}"] = to_dynamo(value)
+            sets.append(f"#{name} = :{name}")
+        conditions = ["attribute_exists(job_id)", "#status = :status"]
+        for i, (path, expected) in enumerate((where or {}).items()):
+            parts = []
+            for j, part in enumerate(path.split(".")):
+                names[f"#w{i}_{j}"] = part
+                parts.append(f"#w{i}_{j}")
+            values[f":w{i}"] = to_dynamo(expected)
+            conditions.append(f"{'.'.join(parts)} = :w{i}")
+        try:
+            result = self._table.update_item(
+                Key={"job_id": job_id}, UpdateExpression="SET " + ", ".join(sets),
+                ConditionExpression=" AND ".join(conditions), ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values, ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            _raise_conflict(exc, f"job {job_id} changed meanwhile")
+        return Job.model_validate(from_dynamo(result["Attributes"]))
+
     def annotate(self, job_id: str, *, notification: dict[str, Any]) -> None:
         """Record delivery facts on a job; status, output and error stay untouched."""
         self._table.update_item(

@@ -23,7 +23,8 @@ class Upload:
 @dataclass
 class Form:
     fields: dict[str, str] = field(default_factory=dict)
-    files: dict[str, Upload] = field(default_factory=dict)
+    files: dict[str, Upload] = field(default_factory=dict)  # the last file of each name
+    uploads: list[tuple[str, Upload]] = field(default_factory=list)  # every file, in order (repeated names)
 
 
 def parse(content_type: str | None, body: bytes) -> Form:
@@ -39,7 +40,9 @@ def parse(content_type: str | None, body: bytes) -> Form:
         stream = part.file_object  # type: ignore[attr-defined]
         stream.seek(0)
         filename = (part.file_name or b"").decode("utf-8", "replace")  # type: ignore[attr-defined]
-        form.files[_name(part)] = Upload(filename, "", stream.read())
+        upload = Upload(filename, "", stream.read())
+        form.files[_name(part)] = upload
+        form.uploads.append((_name(part), upload))
 
     try:
         headers = {"Content-Type": content_type.encode("latin-1"), "Content-Length": str(len(body)).encode()}

@@ -44,3 +44,8 @@ def _pick(value: str, field: str) -> str:
 def pixverse_api_key(settings: Settings) -> str:
     """PIXVERSE_API_KEY if set, else the secret named by `pixverse_api_key_secret`."""
     return resolve_secret(settings.pixverse_api_key, settings.pixverse_api_key_secret)
+
+
+def topview_api_key(settings: Settings) -> str:
+    """TOPVIEW_API_KEY if set, else the secret named by `topview_api_key_secret`."""
+    return resolve_secret(settings.topview_api_key, settings.topview_api_key_secret)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -25,6 +26,7 @@ class Settings(BaseSettings):
     event_bus: str = ""
     toolkit_flow_arn: str = ""
     pixverse_flow_arn: str = ""
+    topview_flow_arn: str = ""
     job_ttl_days: int = Field(30, ge=1)
     build_number: str = "1.0.0"
     # Outputs are answered as <public_base_url>/<key> when set, else as presigned GET URLs.
@@ -117,6 +119,41 @@ class Settings(BaseSettings):
     # Apphud lookups (entitlement cache misses) per minute, per app and per source IP; 0 = unlimited.
     apphud_lookups_per_app_per_minute: int = Field(600, ge=0)
     apphud_lookups_per_source_per_minute: int = Field(30, ge=0)
+
+    # --- TopView (contracts/topview.md; facts marked [?] there are settings, never hard-coded) ---
+    topview_base_url: str = Field(
+        "https://api.topview.ai", validation_alias=_env("TOPVIEW_BASE_URL", "REELGATE_TOPVIEW_BASE_URL")
+    )
+    # The account's uid: sent as Topview-Uid, and the only sender check TopView's callbacks allow.
+    topview_uid: str = Field("", validation_alias=_env("TOPVIEW_UID", "REELGATE_TOPVIEW_UID"))
+    topview_api_key: SecretStr | None = Field(
+        None, validation_alias=_env("TOPVIEW_API_KEY", "REELGATE_TOPVIEW_API_KEY")
+    )
+    topview_api_key_secret: str = ""  # Secrets Manager name/ARN, used when topview_api_key is unset
+    topview_timeout_seconds: float = Field(30.0, gt=0)
+    topview_upload_timeout_seconds: float = Field(120.0, gt=0)
+    topview_max_retries: int = Field(3, ge=0, le=10)  # 5003/5000/5001 and lost answers, within the deadline
+    topview_retry_base_seconds: float = Field(2.0, ge=0)
+    # The public URL of POST /callbacks/topview given to TopView as noticeUrl; empty: polling only.
+    topview_notice_url: str = ""
+    # The flow waits for the callback this long first, then polls (each wait still resumable by a callback).
+    topview_callback_wait_seconds: int = Field(60, ge=1)
+    topview_poll_initial_seconds: int = Field(15, ge=1)
+    topview_poll_max_seconds: int = Field(60, ge=1)
+    topview_poll_growth: float = Field(2.0, ge=1.0)
+    # A TopView job not finished by then (all its steps) ends as error.
+    topview_deadline_seconds: int = Field(1800, ge=1)
+    # 4007 (an unfinished task exists): the job waits and resubmits every busy_retry seconds for at
+    # most busy_wait seconds, then fails; 0 refuses the submission at once (429).
+    topview_busy_wait_seconds: int = Field(300, ge=0)
+    topview_busy_retry_seconds: int = Field(30, ge=1)
+    # [?] facts of the contract, as the client's switches.
+    topview_need_cloudfront_url: bool | None = None
+    topview_enum_style: Literal["str", "int"] = "str"
+    topview_product_video_prompt_field: str = "image2videoPrompt"
+    topview_send_masks: bool = True  # masks travel as productMaskFileId/templateMaskFileId [?]
+    topview_text2video_model: str | None = None  # None: TopView's default model
+    topview_text2image_model: str | None = None
 
     # --- Local cloud ---
     host: str = "127.0.0.1"

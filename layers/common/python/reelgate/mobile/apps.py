@@ -21,6 +21,12 @@ class PixverseDefaults(BaseModel):
     motion_mode: Literal["normal", "fast"] = "normal"
 
 
+class TopViewOptions(BaseModel):
+    # How long a job may wait for TopView's 4007 (an unfinished task) before it fails; 0 answers 429 at
+    # once; None: the deployment's topview_busy_wait_seconds.
+    busy_wait_seconds: int | None = Field(None, ge=0)
+
+
 class App(BaseModel):
     bundle_id: str
     # Where the app's Apphud api_key lives: "secret:<name or ARN>[#<JSON key>]" or "env:<VARIABLE>". Deployed
@@ -30,6 +36,7 @@ class App(BaseModel):
     pixverse: PixverseDefaults = Field(default_factory=PixverseDefaults)
     monthly_generations: int = Field(100, ge=0)  # per user per calendar month (UTC); 0 = none allowed
     concurrent_generations: int = Field(2, ge=1)  # per user
+    topview: TopViewOptions = Field(default_factory=TopViewOptions)
 
 
 class AppRegistry:

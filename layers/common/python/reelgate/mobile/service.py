@@ -33,6 +33,7 @@ from reelgate.observability import logger
 from reelgate.providers.pixverse import PixverseClient, PixverseError
 from reelgate.settings import Settings
 from reelgate.storage import MediaStore
+from reelgate.topview.outputs import status_answer as topview_status
 
 DELETED = 6  # Pixverse's status of a video it deleted
 STATUS = {JobStatus.QUEUED: "generating", JobStatus.SUBMITTING: "generating", JobStatus.RUNNING: "generating",
@@ -94,10 +95,12 @@ class MobileApi:
         job = self.jobs.get(video_id) if is_video_id(video_id) else None
         # Another user's video answers exactly like an unknown one: the answer never tells a stranger
         # which ids exist (docs/decisions.md).
-        if job is None or not job.kind.startswith("pixverse.") or job.owner != who.owner:
+        if job is None or not job.kind.startswith(("pixverse.", "topview.")) or job.owner != who.owner:
             raise ApiError(NOT_FOUND, "video not found")
         if (job.output or {}).get("provider_status") == DELETED:
             raise ApiError(CONTENT_DELETED, "the content was deleted")
+        if job.kind.startswith("topview."):
+            return topview_status(job, self.media)  # adds image_url / previews where they apply
         url = self.media.url(video_key(job.job_id)) if job.status is JobStatus.SUCCEEDED else None
         return {"status": STATUS[job.status], "video_url": url}
 
