@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from reelgate.jobs import Job
 from reelgate.providers.topview import Family, Submitted, TopViewClient
@@ -115,7 +114,3 @@ def script_id(job: Job) -> int:
     """The M2V script an export follows (its query is the M2V task's, filtered to that script)."""
     return int(job.input.get("script_id") or 0) if job.kind == MARKETING_EXPORT else 0
 
-
-def describe(job: Job) -> dict[str, Any]:
-    provider = job.provider or {}
-    return {"kind": job.kind, "step": provider.get("step"), "task_id": provider.get("task_id")}
