@@ -217,3 +217,22 @@ def test_every_toolkit_envelope_names_the_same_queue(cloud: dict[str, Any]) -> N
     status = post(cloud, "/v1/toolkit/job/status", {"job_id": submitted["job_id"]}).json()
 
     assert submitted["queue_id"] == authenticated["queue_id"] == status["queue_id"] != 0
+
+
+def test_endless_transaction_conflicts_answer_503_and_change_nothing(cloud: dict[str, Any]) -> None:
+    rules = [{"function": fn, "service": "dynamodb", "operation": "TransactWriteItems", "error": "TransactionConflict"}
+             for fn in ("text_to_video", "toolkit_image_to_video")]
+    httpx.post(cloud["aws_endpoint"] + "/_reelgate/faults", json={"rules": rules}, timeout=10)
+    before = credits(cloud)
+    try:
+        mobile = httpx.post(cloud["api"] + "/text2video", timeout=60, json={
+            "app_bundle_id": cloud["dev_app"], "apphud_user_id": "promo_user", "prompt": "A cat"})
+        toolkit = post(cloud, "/v1/image/convert/video", {"image_url": presigned_image(cloud, "samples/c.jpg")})
+        fired = httpx.get(cloud["aws_endpoint"] + "/_reelgate/faults", timeout=10).json()["rules"]
+    finally:
+        httpx.delete(cloud["aws_endpoint"] + "/_reelgate/faults", timeout=10)
+
+    assert (mobile.status_code, mobile.json()["code"]) == (503, 500069), mobile.text
+    assert toolkit.status_code == 503, toolkit.text
+    assert all(rule["fired"] > 1 for rule in fired)  # retried before giving up
+    assert credits(cloud) == before

@@ -14,7 +14,6 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from reelgate.errors import ReelgateError
 from reelgate.mobile.apps import App
 from reelgate.mobile.errors import INVALID_ACCOUNT, MONTHLY_LIMIT, OVERLOADED, PARALLEL_LIMIT, ApiError
 from reelgate.mobile.ratelimit import RateLimiter
@@ -198,9 +197,10 @@ class Limits:
                                   ":ttl": int(now) + QUOTA_TTL_SECONDS})
         try:
             failed = tx.commit(self._client)
-        except (ClientError, ReelgateError) as exc:
+        except ClientError as exc:
             # Two submissions of one user racing for the same items: nothing was written; look again.
-            if isinstance(exc, ClientError) and exc.response["Error"]["Code"] != "TransactionCanceledException":
+            # (Busy, conflicts that outlasted commit's retries, propagates: 503, not a full-slots 429.)
+            if exc.response["Error"]["Code"] != "TransactionCanceledException":
                 raise
             logger.info("slot reservation conflicted; retrying", extra={"slot": index})
             return "raced"

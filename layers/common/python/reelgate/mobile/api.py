@@ -25,6 +25,7 @@ from reelgate.providers.pixverse import PixverseClient
 from reelgate.secrets import pixverse_api_key, resolve_secret
 from reelgate.settings import Settings, get_settings
 from reelgate.storage import MediaStore
+from reelgate.transact import Busy
 
 THROTTLED = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
 
@@ -91,8 +92,12 @@ def resolver(*, submit: bool) -> APIGatewayRestResolver:
     @app.exception_handler(ClientError)
     def _aws_error(exc: ClientError) -> Response:
         if exc.response.get("Error", {}).get("Code") in THROTTLED:
-            return plain_json(503, {"code": OVERLOADED, "message": "system overloaded; try again later"} | extra)
+            return _overloaded(exc)
         return _failed(exc)
+
+    @app.exception_handler(Busy)
+    def _overloaded(exc: Exception) -> Response:  # conflicts or throttling outlasted the retries; nothing written
+        return plain_json(503, {"code": OVERLOADED, "message": "system overloaded; try again later"} | extra)
 
     @app.exception_handler(Exception)
     def _failed(exc: Exception) -> Response:
