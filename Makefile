@@ -48,6 +48,10 @@ infra: venv ## the synthesized template: properties, cfn-lint, cdk-nag
 e2e: venv ffmpeg ## the product over HTTP on a local cloud started as `make dev` does
 	$(PY) -m pytest tests/e2e -q
 
+soak: venv layers ## long profiles: 10 rounds of 50 concurrent submits; 300 submits x 30 under injected faults
+	REELGATE_CONCURRENCY_ROUNDS=10 $(PY) -m pytest tests/e2e/test_local_cloud.py -q -k fifty -p no:cacheprovider
+	REELGATE_SOAK_SUBMISSIONS=300 REELGATE_SOAK_CONCURRENCY=30 $(PY) -m pytest tests/e2e/test_soak.py -q -s -p no:cacheprovider
+
 lint: venv ## ruff
 	.venv/bin/ruff check .
 
@@ -71,4 +75,4 @@ bench: venv ffmpeg ## speed ratios (printed, never asserted)
 	$(PY) bench/concatenate.py
 	$(PY) bench/local_cloud.py
 
-.PHONY: help venv ffmpeg layers dev test unit integration infra e2e lint typecheck synth invoke lock bench
+.PHONY: help venv ffmpeg layers dev test unit integration infra e2e soak lint typecheck synth invoke lock bench

@@ -65,8 +65,10 @@ class Gate:
     """WSGI middleware in front of moto."""
 
     app: Any
-    principals: dict[str, str] = field(default_factory=dict)  # access key id -> function name
+    principals: dict[str, str] = field(default_factory=dict)  # role part of an access key id -> function name
+    role_of_key: Callable[[str], str] = lambda key: key
     authorize: Authorizer | None = None
+    expire: Callable[[str], None] = lambda key: None  # ends the invocation of the environment holding `key`
     faults: Faults = field(default_factory=Faults)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -80,7 +82,7 @@ class Gate:
         raw_path = str(environ.get("RAW_URI") or environ.get("REQUEST_URI") or path).split("?")[0]
         call = Call(environ["REQUEST_METHOD"], raw_path, environ.get("QUERY_STRING", ""),
                     _Headers(environ), body)
-        function = self.principals.get(key or "")
+        function = self.principals.get(self.role_of_key(key or ""))
         if service:
             if function is not None and self.authorize is not None:
                 denied = self.authorize(function, service, call)
@@ -89,6 +91,9 @@ class Gate:
             rule = self.faults.pick(function, service, operation(service, call))
             if rule is not None:
                 time.sleep(rule.delay)
+                if rule.timeout and key:  # Lambda's timeout strikes this function right here: the call is
+                    self.expire(key)  # never made, and the killed environment never reads this answer
+                    return _send(start_response, (500, {}, b""))
                 if rule.error:
                     return _send(start_response, error_answer(rule, service, operation(service, call), body))
         if _INVOKE.match(path):

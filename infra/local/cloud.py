@@ -84,7 +84,9 @@ class LocalCloud:
         configs = functions.configs(res, STAGE, settings, aws_endpoint=self.aws_url, work_dir=work,
                                     log_level=self.config.get("LOG_LEVEL", "INFO"))
         self.runtime = runtime = Runtime(configs, log_dir=work / "logs")
-        aws.gate.principals = {functions.identity(name).access_key_id: name for name in configs}
+        aws.gate.principals = {functions.role_of_key(functions.identity(name).access_key_id): name for name in configs}
+        aws.gate.role_of_key = functions.role_of_key
+        aws.gate.expire = runtime.expire
         aws.gate.authorize = authorizer(res, session)
         moto_lambda.install(
             lambda name, event: _as_lambda(runtime, name, event, STATES_PAYLOAD_BYTES, "States.DataLimitExceeded"),

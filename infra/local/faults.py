@@ -1,8 +1,9 @@
 """Faults on demand: AWS's real failure answers, per function and per operation, switched on by tests.
 
 A rule matches requests by the calling function (from its credentials), service and operation, and
-either answers with an AWS error (TransactionConflict, throttling, any error code) or delays the call
-(a delay past the function's timeout makes Lambda kill it at that point). Rules fire `count` times
+either answers with an AWS error (TransactionConflict, throttling, any error code), delays the call, or
+makes the calling invocation time out right there (`timeout`: Lambda kills it, as if its timeout had
+struck at that point). Rules fire `count` times
 (unlimited when absent) with `probability` (1 when absent).
 """
 
@@ -25,6 +26,7 @@ class Rule:
     function: str = "*"
     error: str | None = None  # "TransactionConflict", "Throttling" or any AWS error code
     delay: float = 0.0
+    timeout: bool = False  # the calling function's invocation times out at this call (killed, no cleanup)
     count: int | None = None
     probability: float = 1.0
     fired: int = 0

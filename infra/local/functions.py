@@ -39,9 +39,17 @@ class Identity:
         return f"arn:aws:sts::{ACCOUNT}:assumed-role/reelgate-local-{self.function}/{self.function}"
 
 
+ROLE_KEY_CHARS = 15  # an access key id is its role's 15-character prefix + the environment's number
+
+
 def identity(name: str) -> Identity:
     digest = hashlib.sha256(name.encode()).hexdigest().upper()
-    return Identity(name, "ASIALOCAL" + digest[:11], "local-" + digest[11:51].lower())
+    return Identity(name, "ASIALOCAL" + digest[:ROLE_KEY_CHARS - 9] + "00000", "local-" + digest[11:51].lower())
+
+
+def role_of_key(access_key_id: str) -> str:
+    """The role part of an access key id (every environment of a function has its own key)."""
+    return access_key_id[:ROLE_KEY_CHARS]
 
 
 def function_arn(name: str, region: str) -> str:

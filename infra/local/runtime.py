@@ -11,6 +11,7 @@ Logs go to one file per function, like a log group.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import signal
@@ -83,12 +84,15 @@ class Zygote:
 class Environment:
     """One warm worker process and its Runtime API."""
 
-    def __init__(self, config: FunctionConfig, zygote: Zygote, log: Path) -> None:
+    def __init__(self, config: FunctionConfig, zygote: Zygote, log: Path, number: int) -> None:
         self.config = config
         self.api = RuntimeApi()
         self.invocations = 0
         self.killed = False
-        env = config.env | {
+        # Each environment holds its own session credentials for the function's role, as on Lambda.
+        role_key = config.env.get("AWS_ACCESS_KEY_ID", "")
+        self.access_key = role_key[:-5] + f"{number % 100000:05d}" if role_key else ""
+        env = config.env | ({"AWS_ACCESS_KEY_ID": self.access_key} if role_key else {}) | {
             "AWS_LAMBDA_RUNTIME_API": self.api.address,
             "AWS_LAMBDA_LOG_STREAM_NAME": f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}",
         }
@@ -124,6 +128,12 @@ class Environment:
                     invocation.timeout))
         return Result(invocation.result, invocation.error_type)
 
+    def expire(self) -> None:
+        """The running invocation's timeout strikes now."""
+        invocation = self.api.current
+        if invocation is not None:
+            invocation.deadline = time.monotonic()
+
     def kill(self) -> None:
         if self.killed:
             return
@@ -148,6 +158,8 @@ class Runtime:
     def __init__(self, configs: dict[str, FunctionConfig], log_dir: Path, python: str = sys.executable) -> None:
         self._pools = {name: _Pool(config) for name, config in configs.items()}
         self._zygote = Zygote(python)
+        self._environments: dict[str, Environment] = {}  # by access key
+        self._numbers = itertools.count(1)
         log_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir = log_dir
 
@@ -185,7 +197,10 @@ class Runtime:
                     break
                 pool.changed.wait()
         try:
-            return Environment(pool.config, self._zygote, self.log_dir / f"{pool.config.name}.log")
+            environment = Environment(pool.config, self._zygote, self.log_dir / f"{pool.config.name}.log",
+                                      next(self._numbers))
+            self._environments[environment.access_key] = environment
+            return environment
         except Exception:
             with pool.changed:
                 pool.live -= 1
@@ -198,8 +213,15 @@ class Runtime:
                 pool.idle.append(environment)
             else:
                 environment.kill()
+                self._environments.pop(environment.access_key, None)
                 pool.live -= 1
             pool.changed.notify()
+
+    def expire(self, access_key: str) -> None:
+        """Time out the invocation running in the environment that holds `access_key` (a fault)."""
+        environment = self._environments.get(access_key)
+        if environment is not None:
+            environment.expire()
 
     def stop(self) -> None:
         for pool in self._pools.values():
