@@ -372,3 +372,184 @@ def test_4007_past_the_waiting_budget_ends_in_error(http, cloud) -> None:
     assert finished(http, user, video_id, app) == {"status": "error", "video_url": None}
     job = cloud.job(video_id)
     assert (job.output or {}).get("error_code") == "4007" and (job.output or {}).get("quota_returned") is True
+
+
+# --- video avatar, product avatar chain, marketing videos ---
+
+
+def next_task(cloud: Cloud, video_id: str, previous: str) -> str:
+    return str(wait_for(lambda: (t := (cloud.job(video_id).provider or {}).get("task_id")) not in (None, previous)
+                        and t))
+
+
+def finish_task_when_waiting(cloud: Cloud, video_id: str, task_id: str, outcome: str = "success") -> None:
+    wait_for(lambda: awaiting(cloud, video_id) and (cloud.job(video_id).provider or {}).get("task_id") is not None)
+    cloud.sim(f"tasks/{task_id}", {"status": outcome})
+
+
+def states_entered(events: list[dict[str, Any]]) -> int:
+    """Step Functions' billed state transitions: one per state entered."""
+    return sum(1 for e in events if e["type"].endswith("StateEntered"))
+
+
+def calls(cloud: Cloud, endpoint: str) -> list[dict[str, Any]]:
+    return [c for c in cloud.state()["calls"] if c["endpoint"] == endpoint]
+
+
+def test_video_avatar_speaks_the_text(http, cloud) -> None:
+    user = subscriber(cloud)
+    video_id = accepted(post(http, "/topview/video-avatar", user, avatar_id="sim-avatar-1", text="Hello there",
+                             voice_id="sim-voice-1", voice_speed=1.1, aspect_ratio="9:16"))
+    finish_when_waiting(cloud, video_id)
+
+    assert_mirrored(finished(http, user, video_id)["video_url"], cloud)
+    body = calls(cloud, "video_avatar/task/submit")[0]["json"]
+    assert (body["avatarSourceFrom"], body["audioSourceFrom"], body["aiAvatarId"], body["ttsText"],
+            body["voiceoverId"], body["voiceSpeed"]) == ("1", "1", "sim-avatar-1", "Hello there", "sim-voice-1", 1.1)
+
+
+@pytest.mark.parametrize("speed", [0.7, 1.25, "fast"])
+def test_video_avatar_voice_speed_outside_08_12_is_refused_before_topview(http, cloud, speed) -> None:
+    response = post(http, "/topview/video-avatar", subscriber(cloud), avatar_id="a", text="t", voice_id="v",
+                    voice_speed=speed)
+    assert_error(response, 422, 400017)
+    assert "voice_speed" in response.json()["message"] and cloud.state()["calls"] == []
+
+
+def product_avatar(http: httpx.Client, user: str, **overrides: Any) -> httpx.Response:
+    files = {"product_image": ("p.png", image((320, 240)), "image/png"),
+             "product_mask": ("pm.png", image((320, 240)), "image/png"),
+             "template_image": ("t.jpg", image((400, 300), "JPEG"), "image/jpeg"),
+             "template_mask": ("tm.png", image((400, 300)), "image/png")} | overrides.pop("files", {})
+    fields = {"prompt": "Put the mug in her hand", "mode": "pro", "product_size": "3"} | overrides
+    return post_form(http, "/topview/product-avatar", user, {k: v for k, v in files.items() if v}, **fields)
+
+
+def test_product_avatar_chain_resumed_by_callbacks(http, cloud) -> None:
+    user = subscriber(cloud)
+    video_id = accepted(product_avatar(http, user))
+    replace = task_of(cloud, video_id)
+    finish_task_when_waiting(cloud, video_id, replace)
+
+    animate = next_task(cloud, video_id, replace)
+    middle = status(http, user, video_id)
+    assert middle["status"] == "generating" and middle["video_url"] is None
+    assert_mirrored(middle["image_url"], cloud, kind="image")  # the replaced product image, already ours
+    finish_task_when_waiting(cloud, video_id, animate)
+    done = finished(http, user, video_id)
+
+    assert done["status"] == "success"
+    assert_mirrored(done["video_url"], cloud)
+    assert_mirrored(done["image_url"], cloud, kind="image")
+    state = cloud.state()
+    assert len(state["uploads"]) == 4 and all(u["uploaded"] for u in state["uploads"])
+    ids = [u["file_id"] for u in state["uploads"]]
+    replace_body = calls(cloud, "product_avatar/task/image_replace/submit")[0]["json"]
+    assert {replace_body[k] for k in ("productImageFileId", "productMaskFileId", "templateImageFileId",
+                                      "templateMaskFileId")} == set(ids)
+    assert (replace_body["imageEditPrompt"], replace_body["productSize"]) == ("Put the mug in her hand", "3")
+    video_body = calls(cloud, "product_avatar/task/image2Video/submit")[0]["json"]
+    replaced = httpx.get(f"{cloud.topview}/v1/product_avatar/task/image_replace/result", params={"taskId": replace},
+                         headers={"Topview-Uid": SIM_UID, "Authorization": "Bearer sim-topview-key"}).json()
+    assert video_body["productReplaceResultKey"] == replaced["result"]["productReplaceResult"][0]["key"]
+    assert video_body["mode"] == "pro"
+    events = cloud.history(video_id)
+    assert await_outcomes(events) == ["TaskSucceeded", "TaskSucceeded"]  # both steps resumed by callbacks
+    assert states_entered(events) == 9  # Step, Next, Await, Step, Next, Await, Step, Next, Done
+    assert [(c["biz_type"], c["acknowledged"]) for c in state["callbacks"]] == [
+        ("PRODUCT_AVATAR_REPLACE_PRODUCT_IMAGE", True), ("PRODUCT_AVATAR_IMAGE2VIDEO", True)]
+
+
+def test_product_avatar_chain_with_every_callback_lost_is_finished_by_polling(http, cloud) -> None:
+    cloud.scenario(stall=False, seconds_until_done=1.0, callback_loss=1.0)
+    user = subscriber(cloud)
+    video_id = accepted(product_avatar(http, user, files={"template_image": None, "template_mask": None},
+                                       avatar_id="sim-product-avatar-1"))
+    done = finished(http, user, video_id, timeout=90)
+
+    assert done["status"] == "success"
+    assert_mirrored(done["video_url"], cloud)
+    assert_mirrored(done["image_url"], cloud, kind="image")
+    outcomes = await_outcomes(cloud.history(video_id))
+    assert len(outcomes) >= 2 and set(outcomes) == {"TaskTimedOut"}
+    assert calls(cloud, "product_avatar/task/image_replace/submit")[0]["json"]["avatarId"] == "sim-product-avatar-1"
+
+
+def test_product_avatar_refuses_a_mask_of_another_size_before_uploading(http, cloud) -> None:
+    response = product_avatar(http, subscriber(cloud), files={"template_mask": ("tm.png", image((300, 300)),
+                                                                                "image/png")})
+    assert_error(response, 422, 400017)
+    assert "template_mask is 300x300" in response.json()["message"]
+    assert "template_image is 400x300" in response.json()["message"]
+    assert cloud.state()["uploads"] == [] and cloud.state()["calls"] == []
+
+
+def test_product_avatar_step_two_failing_ends_the_job_in_error(http, cloud) -> None:
+    user = subscriber(cloud)
+    video_id = accepted(product_avatar(http, user))
+    replace = task_of(cloud, video_id)
+    finish_task_when_waiting(cloud, video_id, replace)
+    animate = next_task(cloud, video_id, replace)
+    finish_task_when_waiting(cloud, video_id, animate, outcome="fail")
+
+    done = finished(http, user, video_id)
+    assert done["status"] == "error" and done["video_url"] is None
+    assert done["image_url"]  # the first step's result stays available
+
+
+def test_marketing_video_previews_then_export(http, cloud) -> None:
+    user = subscriber(cloud)
+    preview_id = accepted(post(http, "/topview/marketing-video", user, product_link="https://shop.example/mug",
+                               aspect_ratio="9:16", language="en", video_length_type=2))
+    m2v_task = finish_when_waiting(cloud, preview_id)
+    preview = finished(http, user, preview_id)
+
+    assert preview["status"] == "success" and len(preview["previews"]) == 2
+    assert [p["script_id"] for p in preview["previews"]] == [0, 1]
+    for item in preview["previews"]:
+        assert item["duration_ms"] == 30000
+        assert_mirrored(item["video_url"], cloud)
+        assert_mirrored(item["cover_url"], cloud, kind="image")
+    assert preview["video_url"].split("?")[0] == preview["previews"][0]["video_url"].split("?")[0]
+
+    export_id = accepted(post(http, "/topview/marketing-video/export", user, video_id=preview_id, script_id=1))
+    export_task = wait_for(lambda: next((t["id"] for t in cloud.state()["tasks"]
+                                         if t["family"] == "m2v_export" and t["parent"] == m2v_task), None))
+    finish_task_when_waiting(cloud, export_id, export_task)
+    exported = finished(http, user, export_id)
+
+    assert set(exported) == {"status", "video_url"} and exported["status"] == "success"
+    assert_mirrored(exported["video_url"], cloud)
+    assert calls(cloud, "m2v/export")[0]["json"] | {"noticeUrl": None} == {"taskId": m2v_task, "scriptId": 1,
+                                                                          "noticeUrl": None}
+    assert await_outcomes(cloud.history(export_id)) == ["TaskSucceeded"]  # the M2V_EXPORT callback resumed it
+    assert status(http, user, preview_id)["status"] == "success"  # the preview job is untouched
+
+
+def test_marketing_video_from_files(http, cloud) -> None:
+    from infra.local.simulators.topview import SAMPLE_MP4
+
+    user = subscriber(cloud)
+    files = [("files", ("a.png", image(), "image/png")), ("files", ("b.bin", SAMPLE_MP4.read_bytes(), "video/mp4"))]
+    response = http.post("/topview/marketing-video", files=files, data={
+        "app_bundle_id": APP, "apphud_user_id": user, "product_name": "Mug", "product_description": "A red mug"})
+    video_id = accepted(response)
+    finish_when_waiting(cloud, video_id)
+
+    assert finished(http, user, video_id)["status"] == "success"
+    body = calls(cloud, "m2v/task/submit")[0]["json"]
+    assert [u["format"] for u in cloud.state()["uploads"]] == ["png", "mp4"]
+    assert body["fileIds"] == [u["file_id"] for u in cloud.state()["uploads"]]
+    assert (body["productName"], body["productDescription"]) == ("Mug", "A red mug")
+
+
+def test_export_needs_a_finished_preview_of_the_same_caller(http, cloud) -> None:
+    owner, stranger = subscriber(cloud), subscriber(cloud)
+    preview_id = accepted(post(http, "/topview/marketing-video", owner, product_link="https://shop.example/cup"))
+
+    assert_error(post(http, "/topview/marketing-video/export", owner, video_id=preview_id), 422, 400017)  # unfinished
+    finish_when_waiting(cloud, preview_id)
+    finished(http, owner, preview_id)
+    assert_error(post(http, "/topview/marketing-video/export", stranger, video_id=preview_id), 404, 500008)
+    assert_error(post(http, "/topview/marketing-video/export", owner, video_id=preview_id, script_id=7), 422, 400017)
+    assert_error(post(http, "/topview/marketing-video/export", owner, video_id="nope"), 404, 500008)
