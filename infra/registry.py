@@ -24,7 +24,7 @@ Grant = Literal[
 ]
 # Which operator settings a function reads (infra/environment.py lists each group's settings).
 SettingGroup = Literal["jobs", "media_urls", "toolkit", "fetch", "webhooks", "media", "pixverse", "generation",
-                       "apphud", "topview"]
+                       "apphud", "topview", "routing"]
 
 
 @dataclass(frozen=True)
@@ -100,6 +100,9 @@ _TOPVIEW_API: tuple[SettingGroup, ...] = ("jobs", "generation", "apphud", "topvi
 
 _TOOLKIT_API: tuple[SettingGroup, ...] = ("jobs", "media_urls", "toolkit")
 _MOBILE_API: tuple[SettingGroup, ...] = ("jobs", "media_urls", "pixverse", "generation", "apphud")
+# /text2video and /image2video: Pixverse, TopView's common tasks, or one failing over to the other.
+_ROUTED_SUBMIT: frozenset[Grant] = _MOBILE_SUBMIT | {"flow:topview", "secret:topview"}
+_ROUTED_API: tuple[SettingGroup, ...] = (*_MOBILE_API, "topview", "routing")
 
 FUNCTIONS: tuple[Function, ...] = (
     Function("health", "Liveness probe", (Route("GET", "/health"),)),
@@ -152,12 +155,12 @@ FUNCTIONS: tuple[Function, ...] = (
     ),
     # --- Mobile video API (Pixverse) ---
     Function(
-        "text_to_video", "Text to video (Pixverse)", _post("/text2video"), auth="app", grants=_MOBILE_SUBMIT,
-        settings=_MOBILE_API,
+        "text_to_video", "Text to video (Pixverse, or TopView as the app's route says)", _post("/text2video"),
+        auth="app", grants=_ROUTED_SUBMIT, settings=_ROUTED_API,
     ),
     Function(
-        "image_to_video", "Image to video (Pixverse)", _post("/image2video"), auth="app", grants=_MOBILE_SUBMIT,
-        settings=_MOBILE_API,
+        "image_to_video", "Image to video (Pixverse, or TopView as the app's route says)", _post("/image2video"),
+        auth="app", grants=_ROUTED_SUBMIT, settings=_ROUTED_API,
     ),
     Function(
         "get_status", "Status of a generation", _post("/get-status"), auth="app",

@@ -1,4 +1,5 @@
-"""POST /image2video (multipart/form-data): start a Pixverse generation from an image and a prompt."""
+"""POST /image2video (multipart/form-data): start a generation from an image and a prompt (Pixverse, or
+TopView as the app's route says)."""
 
 from __future__ import annotations
 
@@ -6,14 +7,15 @@ from aws_lambda_powertools.event_handler import Response
 from reelgate.entry import rest_entry
 from reelgate.mobile import api
 from reelgate.mobile.access import source_ip
+from reelgate.routing import router
+from reelgate.topview import api as topview
 
-app = api.resolver(submit=True)
+app = topview.resolver()  # the mobile answers, plus TopView's error table for apps routed to TopView
 
 
 @app.post("/image2video")
 def image_to_video() -> Response:
-    fields, image = api.form_body(app)
-    return api.answer(api.mobile().image_to_video(fields, image, source_ip(app.current_event.raw_event)))
+    return api.answer(router().image2video(topview.form(app), source_ip(app.current_event.raw_event)))
 
 
 handler = rest_entry(app)

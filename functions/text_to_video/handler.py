@@ -1,4 +1,4 @@
-"""POST /text2video: start a Pixverse generation from a text prompt."""
+"""POST /text2video: start a generation from a text prompt (Pixverse, or TopView as the app's route says)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,15 @@ from aws_lambda_powertools.event_handler import Response
 from reelgate.entry import rest_entry
 from reelgate.mobile import api
 from reelgate.mobile.access import source_ip
+from reelgate.routing import router
+from reelgate.topview import api as topview
 
-app = api.resolver(submit=True)
+app = topview.resolver()  # the mobile answers, plus TopView's error table for apps routed to TopView
 
 
 @app.post("/text2video")
 def text_to_video() -> Response:
-    return api.answer(api.mobile().text_to_video(api.json_body(app), source_ip(app.current_event.raw_event)))
+    return api.answer(router().text2video(api.json_body(app), source_ip(app.current_event.raw_event)))
 
 
 handler = rest_entry(app)

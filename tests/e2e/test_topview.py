@@ -563,3 +563,91 @@ def test_export_needs_a_finished_preview_of_the_same_caller(http, cloud) -> None
     assert_error(post(http, "/topview/marketing-video/export", stranger, video_id=preview_id), 404, 500008)
     assert_error(post(http, "/topview/marketing-video/export", owner, video_id=preview_id, script_id=7), 422, 400017)
     assert_error(post(http, "/topview/marketing-video/export", owner, video_id="nope"), 404, 500008)
+
+
+# --- provider routing: /text2video and /image2video ---
+
+
+@pytest.fixture
+def pixverse(local_cloud) -> Iterator[str]:
+    base = local_cloud.info["pixverse"].removesuffix("/openapi/v2")
+    httpx.post(f"{base}/_sim/reset").raise_for_status()
+    httpx.post(f"{base}/_sim/scenario", json={"polls_until_done": 1}).raise_for_status()
+    yield base
+    httpx.post(f"{base}/_sim/reset").raise_for_status()
+
+
+def pixverse_fails(base: str, code: int, endpoint: str = "video/text/generate") -> None:
+    httpx.post(f"{base}/_sim/scenario", json={"fail_next": {"code": code, "times": 10, "endpoint": endpoint}}
+               ).raise_for_status()
+
+
+def routed_app(cloud: Cloud, name: str, **routes: dict[str, Any]) -> str:
+    dev = cloud.apps.get(APP)
+    assert dev is not None
+    cloud.apps.put(App.model_validate(dev.model_dump() | {"bundle_id": name, "routes": routes}))
+    return name
+
+
+def test_an_unavailable_pixverse_fails_over_to_topview(http, cloud, pixverse) -> None:
+    app = routed_app(cloud, "com.example.failover", text2video={"primary": "pixverse", "fallback": "topview"})
+    pixverse_fails(pixverse, 500100)
+    user = subscriber(cloud)
+
+    video_id = accepted(post(http, "/text2video", user, app, prompt="A resilient cat"))
+
+    job = cloud.job(video_id)
+    assert job.kind == "topview.text2video" and (job.provider or {})["name"] == "topview"
+    finish_when_waiting(cloud, video_id)
+    done = finished(http, user, video_id, app)
+    assert set(done) == {"status", "video_url"} and done["status"] == "success"  # Part A's answer, unchanged
+    assert_mirrored(done["video_url"], cloud)
+
+
+@pytest.mark.parametrize(("code", "http_status"), [(500054, 403), (500063, 403), (500043, 402), (400017, 422)])
+def test_no_failover_after_a_moderation_credit_or_caller_refusal(http, cloud, pixverse, code, http_status) -> None:
+    app = routed_app(cloud, "com.example.failover", text2video={"primary": "pixverse", "fallback": "topview"})
+    pixverse_fails(pixverse, code)
+
+    response = post(http, "/text2video", subscriber(cloud), app, prompt="A refused cat")
+
+    body = response.json()
+    assert (response.status_code, body["code"], body["video_id"]) == (http_status, code, None)
+    assert not calls(cloud, "common_task/text2video/task/submit")
+
+
+def test_an_app_without_a_fallback_answers_pixverse_unavailability(http, cloud, pixverse) -> None:
+    pixverse_fails(pixverse, 500100)
+    response = post(http, "/text2video", subscriber(cloud), APP, prompt="A cat")
+    assert response.status_code == 500 and response.json()["code"] == 500100
+    assert not calls(cloud, "common_task/text2video/task/submit")
+
+
+def test_topview_as_the_primary_of_image2video(http, cloud) -> None:
+    app = routed_app(cloud, "com.example.topview.first", image2video={"primary": "topview"})
+    user = subscriber(cloud)
+    files = {"image": ("dog.png", image(), "image/png")}
+
+    video_id = accepted(post_form(http, "/image2video", user, files, app, prompt="A dog"))
+
+    assert cloud.job(video_id).kind == "topview.image2video"
+    finish_when_waiting(cloud, video_id)
+    assert finished(http, user, video_id, app)["status"] == "success"
+    assert calls(cloud, "common_task/image2video/submit")[0]["json"]["prompt"] == "A dog"
+
+
+def test_an_unavailable_topview_fails_over_to_pixverse(http, cloud, pixverse) -> None:
+    app = routed_app(cloud, "com.example.topview.backup", text2video={"primary": "topview", "fallback": "pixverse"})
+    cloud.scenario(fail_next={"code": "5003", "times": 10, "endpoint": "common_task/text2video/task/submit"})
+    user = subscriber(cloud)
+
+    video_id = accepted(post(http, "/text2video", user, app, prompt="A patient cat"))
+
+    assert cloud.job(video_id).kind == "pixverse.text2video"
+    assert finished(http, user, video_id, app)["status"] == "success"
+
+
+def test_topview_refusing_as_the_primary_answers_its_table(http, cloud, pixverse) -> None:
+    app = routed_app(cloud, "com.example.topview.backup", text2video={"primary": "topview", "fallback": "pixverse"})
+    cloud.scenario(fail_next={"code": "6001", "endpoint": "common_task/text2video/task/submit"})
+    assert_error(post(http, "/text2video", subscriber(cloud), app, prompt="A cat"), 403, 6001)

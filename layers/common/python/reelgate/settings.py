@@ -155,6 +155,12 @@ class Settings(BaseSettings):
     topview_text2video_model: str | None = None  # None: TopView's default model
     topview_text2image_model: str | None = None
 
+    # --- Provider routing (/text2video, /image2video: an app's primary provider and optional fallback) ---
+    # The breaker: this many "unavailable" failures of a provider within one window send the apps that
+    # have a fallback straight to it until the window ends; 0 disables it.
+    failover_breaker_failures: int = Field(5, ge=0)
+    failover_breaker_window_seconds: int = Field(60, ge=1)
+
     # --- Local cloud ---
     host: str = "127.0.0.1"
     port: int = Field(3000, validation_alias=_env("REELGATE_PORT"))

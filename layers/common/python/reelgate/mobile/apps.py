@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from reelgate.dynamo import from_dynamo, to_dynamo
 
@@ -27,6 +27,22 @@ class TopViewOptions(BaseModel):
     busy_wait_seconds: int | None = Field(None, ge=0)
 
 
+Provider = Literal["pixverse", "topview"]
+
+
+class Route(BaseModel):
+    """Who serves an endpoint: `primary`, and `fallback` only when the primary is unavailable."""
+
+    primary: Provider = "pixverse"
+    fallback: Provider | None = None
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Route:
+        if self.fallback == self.primary:
+            raise ValueError("the fallback must be another provider than the primary")
+        return self
+
+
 class App(BaseModel):
     bundle_id: str
     # Where the app's Apphud api_key lives: "secret:<name or ARN>[#<JSON key>]" or "env:<VARIABLE>". Deployed
@@ -37,6 +53,7 @@ class App(BaseModel):
     monthly_generations: int = Field(100, ge=0)  # per user per calendar month (UTC); 0 = none allowed
     concurrent_generations: int = Field(2, ge=1)  # per user
     topview: TopViewOptions = Field(default_factory=TopViewOptions)
+    routes: dict[Literal["text2video", "image2video"], Route] = Field(default_factory=dict)  # absent: Pixverse only
 
 
 class AppRegistry:
@@ -71,6 +88,11 @@ def add_app_commands(groups: Any) -> None:
         put.add_argument(f"--{name.replace('_', '-')}", default=default, type=type(default))
     put.add_argument("--monthly-generations", type=int, default=100)
     put.add_argument("--concurrent-generations", type=int, default=2)
+    for endpoint in ("text2video", "image2video"):
+        put.add_argument(f"--{endpoint}", metavar="PRIMARY[,FALLBACK]", default="pixverse",
+                         help=f"providers behind /{endpoint}: pixverse or topview, optionally a fallback")
+    put.add_argument("--topview-busy-wait-seconds", type=int, default=None,
+                     help="how long a job may wait for TopView's 4007; 0 answers 429 at once")
     apps.add_parser("list")
 
 
@@ -81,5 +103,12 @@ def run_app_command(registry: AppRegistry, args: argparse.Namespace) -> Any:
     app = App(bundle_id=args.bundle_id, apphud_key_ref=args.apphud_key_ref,
               apphud_environment=None if args.apphud_environment == "any" else args.apphud_environment,
               pixverse=defaults, monthly_generations=args.monthly_generations,
-              concurrent_generations=args.concurrent_generations)
+              concurrent_generations=args.concurrent_generations,
+              topview=TopViewOptions(busy_wait_seconds=args.topview_busy_wait_seconds),
+              routes={endpoint: _route(getattr(args, endpoint)) for endpoint in ("text2video", "image2video")})
     return registry.put(app).model_dump()
+
+
+def _route(value: str) -> Route:
+    primary, _, fallback = value.partition(",")
+    return Route.model_validate({"primary": primary.strip(), "fallback": fallback.strip() or None})

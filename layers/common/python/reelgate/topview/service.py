@@ -81,8 +81,8 @@ class TopViewService:
         s, who = self._settings, sub.caller
         app = self._entitled_app(who, source)
         job = Job(kind=kind, owner=who.owner, input={k: v for k, v in sub.input.items() if v is not None})
-        held = self.limits.reserve(app, who.user_id, job.job_id, s.slot_submit_lease_seconds, finished=self._finished)
-        self._reap(held.displaced)
+        held = self.limits.reserve(app, who.user_id, job.job_id, s.slot_submit_lease_seconds,
+                                   finished=self._finished, expired=self._reap)
         step = plans.steps(kind)[0]
         job.status = JobStatus.SUBMITTING
         job.provider = {"name": "topview", "month": held.month, "slot": held.slot, "step": 0,
@@ -186,17 +186,18 @@ class TopViewService:
         job = self.jobs.get(job_id)
         return job is not None and job.status.terminal
 
-    def _reap(self, job_ids: tuple[str, ...]) -> None:
-        """Jobs whose submit lease expired while still `submitting` were killed mid-submission: they end
-        failed with their quota returned. Their slot is already someone else's."""
-        for job_id in job_ids:
+    def _reap(self, job_id: str) -> None:
+        """A job whose submit lease expired while still `submitting` was killed mid-submission: it ends
+        failed with its quota returned, before the new submission is counted. Best effort."""
+        try:
             job = self.jobs.get(job_id)
             if job is None or job.status is not JobStatus.SUBMITTING:
-                continue
-            try:
-                self.jobs.transition(job_id, JobStatus.FAILED, error="the submission did not complete",
-                                     output={"quota_returned": True})
-            except Conflict:
-                continue
+                return
+            self.jobs.transition(job_id, JobStatus.FAILED, error="the submission did not complete",
+                                 output={"quota_returned": True})
             bundle_id, user_id = split_owner(job.owner)
-            self.limits.return_quota(bundle_id, user_id, (job.provider or {}).get("month", ""), job_id)
+            self.limits.return_quota(bundle_id, user_id, str((job.provider or {}).get("month", "")), job_id)
+        except Conflict:
+            pass
+        except Exception:
+            logger.exception("could not end an abandoned submission", extra={"job_id": job_id})
