@@ -136,8 +136,9 @@ class Settings(BaseSettings):
     topview_retry_base_seconds: float = Field(2.0, ge=0)
     # The public URL of POST /callbacks/topview given to TopView as noticeUrl; empty: polling only.
     topview_notice_url: str = ""
-    # The flow waits for the callback this long first, then polls (each wait still resumable by a callback).
-    topview_callback_wait_seconds: int = Field(60, ge=1)
+    # With callbacks, each wait for one lasts this long, then the flow looks itself (a lost callback costs
+    # at most this); without (no notice URL), polls start at poll_initial and grow to poll_max.
+    topview_callback_wait_seconds: int = Field(120, ge=1)
     topview_poll_initial_seconds: int = Field(15, ge=1)
     topview_poll_max_seconds: int = Field(60, ge=1)
     topview_poll_growth: float = Field(2.0, ge=1.0)

@@ -179,7 +179,10 @@ class TopViewFlow:
                       output=(job.output or {}) | {"error_code": exc.code})
             return self._done(job.job_id)
         task_id = submitted.task_id
-        self.waits.register(task_id, job.job_id)
+        try:  # never fail the task here: a retried step would submit (and pay for) the task twice
+            self.waits.register(task_id, job.job_id)
+        except Exception:  # the wait's own arm registers it again
+            logger.exception("could not register the task's wait", extra={"job_id": job.job_id})
         fields = {"task_id": task_id, "family": step.family.value, "busy_since": None, "submitted_at": now_iso(),
                   "task_ids": [*provider.get("task_ids", []), task_id]}
         try:
@@ -212,15 +215,17 @@ class TopViewFlow:
     # --- bookkeeping ---
 
     def _listen(self, job_id: str, task_id: str, polls: int) -> dict[str, Any]:
-        """Wait for the task: first for its callback (after the submission and the look right after it),
-        then as polls with a growing interval; `polls` counts the looks since the task was submitted."""
+        """Wait for the task. With callbacks, each wait lasts `topview_callback_wait_seconds` (the callback
+        ends it at once; the poll after a timeout is the safety net, so a lost callback costs at most
+        that long); without, polls start at `topview_poll_initial_seconds` and grow. `polls` counts the
+        looks since the task was submitted."""
         s = self._settings
         listen = bool(s.topview_notice_url)
-        if polls <= 1 and listen:
+        if listen:
             wait = s.topview_callback_wait_seconds
         else:
-            wait = int(min(s.topview_poll_max_seconds, s.topview_poll_initial_seconds * s.topview_poll_growth
-                           ** max(polls - 2 if listen else polls - 1, 0)))
+            wait = int(min(s.topview_poll_max_seconds,
+                           s.topview_poll_initial_seconds * s.topview_poll_growth ** max(polls - 1, 0)))
         return {"job_id": job_id, "done": False, "polls": polls, "wait": max(wait, 1), "task_id": task_id,
                 "listen": listen, "adopt": None}
 
