@@ -383,9 +383,9 @@ def test_4007_past_the_waiting_budget_ends_in_error(http, cloud) -> None:
 # --- video avatar, product avatar chain, marketing videos ---
 
 
-def next_task(cloud: Cloud, video_id: str, previous: str) -> str:
+def next_task(cloud: Cloud, video_id: str, previous: str, timeout: float = 60) -> str:
     return str(wait_for(lambda: (t := (cloud.job(video_id).provider or {}).get("task_id")) not in (None, previous)
-                        and t))
+                        and t, timeout=timeout))
 
 
 def finish_task_when_waiting(cloud: Cloud, video_id: str, task_id: str, outcome: str = "success") -> None:
@@ -651,3 +651,42 @@ def test_topview_refusing_as_the_primary_answers_its_table(http, cloud, pixverse
     app = routed_app(cloud, "com.example.topview.backup", text2video={"primary": "topview", "fallback": "pixverse"})
     cloud.scenario(fail_next={"code": "6001", "endpoint": "common_task/text2video/task/submit"})
     assert_error(post(http, "/text2video", subscriber(cloud), app, prompt="A cat"), 403, 6001)
+
+
+def test_a_refused_second_step_ends_the_job_and_a_moderated_one_stays_counted(http, cloud) -> None:
+    for code, returned in (("6001", False), ("4100", True)):
+        cloud.sim("reset")
+        cloud.scenario(stall=True, fail_next={"code": code, "endpoint": "product_avatar/task/image2Video/submit"})
+        user = subscriber(cloud)
+        video_id = accepted(product_avatar(http, user))
+        finish_task_when_waiting(cloud, video_id, task_of(cloud, video_id))
+
+        assert finished(http, user, video_id)["status"] == "error"
+        output = cloud.job(video_id).output or {}
+        assert (output["error_code"], output["quota_returned"]) == (code, returned)
+
+
+def test_a_second_step_waits_while_topview_is_unavailable(http, cloud) -> None:
+    cloud.scenario(fail_next={"code": "5003", "times": 8, "endpoint": "product_avatar/task/image2Video/submit"})
+    user = subscriber(cloud)
+    video_id = accepted(product_avatar(http, user))
+    replace = task_of(cloud, video_id)
+    finish_task_when_waiting(cloud, video_id, replace)
+    animate = next_task(cloud, video_id, replace, timeout=30)  # after 5003 kept answering (retried, then waited)
+    finish_task_when_waiting(cloud, video_id, animate)
+    assert finished(http, user, video_id)["status"] == "success"
+
+
+def test_the_callback_path_answers_within_a_second(http, cloud) -> None:
+    user = subscriber(cloud)
+    video_id = accepted(post(http, "/topview/text2video", user, prompt="A timed cat"))
+    task_id = task_of(cloud, video_id)
+    wait_for(lambda: awaiting(cloud, video_id))
+    body = {"uuid": "u", "bizType": "COMMON_TASK_TEXT2VIDEO", "taskId": task_id, "status": "success",
+            "errorMsg": None, "result": {}}
+    took = []
+    for i in range(20):
+        started = time.perf_counter()
+        assert callback(http, body | {"uuid": f"u{i}"}).status_code == 200
+        took.append(time.perf_counter() - started)
+    assert sorted(took)[18] < 1.0, took  # p95 of 20 sequential genuine callbacks, each resuming the flow
