@@ -98,6 +98,9 @@ _TOPVIEW_SUBMIT: frozenset[Grant] = frozenset(
 )
 _TOPVIEW_API: tuple[SettingGroup, ...] = ("jobs", "generation", "apphud", "topview")
 
+# Renders are the expensive work: at most this many at once, so a burst cannot take the account's whole
+# concurrency (or its bill) and every other function keeps running; further flow tasks are throttled and retried.
+RENDER_CONCURRENCY = 10
 _TOOLKIT_API: tuple[SettingGroup, ...] = ("jobs", "media_urls", "toolkit")
 _MOBILE_API: tuple[SettingGroup, ...] = ("jobs", "media_urls", "pixverse", "generation", "apphud")
 # /text2video and /image2video: Pixverse, TopView's common tasks, or one failing over to the other.
@@ -135,6 +138,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "toolkit_render", "Download, convert with FFmpeg and upload (toolkit flow task)",
         memory=3008, timeout=900, arch="x86_64", ffmpeg=True, ephemeral_mb=10240,
+        reserved_concurrency=RENDER_CONCURRENCY,
         grants=frozenset({"jobs:read", "jobs:write", "media:read", "media:write"}),
         settings=("jobs", "fetch", "media"),
     ),

@@ -38,6 +38,13 @@ def test_function_properties(synth: Synth, name: str) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_reserved_concurrency_is_the_registrys(synth: Synth, name: str) -> None:
+    props = synth.resources[synth.function_id(name)]["Properties"]
+    assert props.get("ReservedConcurrentExecutions") == FUNCTIONS[name].reserved_concurrency
+    assert FUNCTIONS["toolkit_render"].reserved_concurrency == registry.RENDER_CONCURRENCY
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
 def test_function_has_its_own_log_group_with_retention(synth: Synth, name: str) -> None:
     props = synth.resources[synth.function_id(name)]["Properties"]
     log_group_id = props["LoggingConfig"]["LogGroup"]["Ref"]
