@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -132,12 +133,19 @@ def clean_environment(**config: str) -> dict[str, str]:
     return base | {"PYTHONUNBUFFERED": "1"} | config
 
 
-def start_cloud(env: dict[str, str], log_dir: Path) -> tuple[subprocess.Popen[str], dict[str, Any]]:
-    """`python -m infra.local` (what `make dev` runs) with exactly `env`; returns the process and its READY info."""
+@contextmanager
+def running_cloud(log_dir: Path, **config: str) -> Iterator[tuple[dict[str, Any], dict[str, str]]]:
+    """`python -m infra.local` (what `make dev` runs) on free ports, from a clean environment plus `config`;
+    yields its READY info and the environment it was given, and stops it afterwards."""
+    env = clean_environment(REELGATE_PORT=str(free_port()), REELGATE_AWS_PORT=str(free_port()), **config)
     log = (log_dir / "cloud.log").open("w+")
     process = subprocess.Popen([sys.executable, "-m", "infra.local"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                                stderr=log, text=True)
-    return process, _ready(process, log)
+    try:
+        yield _ready(process, log), env
+    finally:
+        process.terminate()
+        process.wait(10)
 
 
 def admin_environment(env: dict[str, str], info: dict[str, Any]) -> dict[str, str]:
@@ -150,22 +158,16 @@ def admin_environment(env: dict[str, str], info: dict[str, Any]) -> dict[str, st
 def local_cloud(site: Site, hooks: Hooks, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
     """The local cloud with the documented configuration these suites need (a queue limit, fast polls,
     their own file and webhook servers allowlisted), and nothing inherited from the test process."""
-    port, aws_port = free_port(), free_port()
-    env = clean_environment(
-        REELGATE_PORT=str(port), REELGATE_AWS_PORT=str(aws_port), REELGATE_DEV_API_KEY=DEV_KEY,
+    with running_cloud(
+        tmp_path_factory.mktemp("cloud"), REELGATE_DEV_API_KEY=DEV_KEY,
         MAX_QUEUE_LENGTH=str(MAX_QUEUE), REELGATE_URL_ALLOWLIST=f"{site.host_port},{hooks.host_port}",
         REELGATE_POLL_INITIAL_SECONDS="0", REELGATE_POLL_MAX_SECONDS="1",
         REELGATE_PIXVERSE_RETRY_BASE_SECONDS="0", REELGATE_WEBHOOK_BACKOFF_SECONDS="0.05",
         # every suite's caller is one loopback address: the per-source Apphud lookup limit is for strangers
         REELGATE_APPHUD_LOOKUPS_PER_SOURCE_PER_MINUTE="100000",
         **TOPVIEW_FAST,
-    )
-    process, info = start_cloud(env, tmp_path_factory.mktemp("cloud"))
-    try:
+    ) as (info, env):
         yield LocalCloud(info["api"], info, admin_environment(env, info))
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 def _ready(process: subprocess.Popen[str], log: Any) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from botocore.exceptions import ClientError
 from PIL import Image
 
 from infra.local.functions import identity
-from tests.e2e.conftest import clean_environment, free_port, start_cloud, wait_for
+from tests.e2e.conftest import running_cloud, wait_for
 from tests.helpers import ROOT
 
 FFPROBE = ROOT / "layers" / "ffmpeg" / "bin" / "ffprobe"
@@ -32,15 +32,9 @@ DEV_KEY = "rg_clean_shell_key"
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    env = clean_environment(REELGATE_PORT=str(free_port()), REELGATE_AWS_PORT=str(free_port()),
-                            REELGATE_DEV_API_KEY=DEV_KEY)
-    assert not any(k.startswith(("REELGATE_FFMPEG", "AWS_")) for k in env)
-    process, info = start_cloud(env, tmp_path_factory.mktemp("clean"))
-    try:
+    with running_cloud(tmp_path_factory.mktemp("clean"), REELGATE_DEV_API_KEY=DEV_KEY) as (info, env):
+        assert not any(k.startswith(("REELGATE_FFMPEG", "AWS_")) for k in env)
         yield info
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 def aws(info: dict[str, Any], service: str, who: str | None = None) -> Any:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import clean_environment, free_port, start_cloud
+from tests.e2e.conftest import running_cloud
 from tests.e2e.soak import run
 
 KEY = "rg_soak_key"
@@ -18,15 +18,9 @@ KEY = "rg_soak_key"
 @pytest.fixture(scope="module")
 def soak_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """A queue limit so the counter exists; no per-key cap (one key plays every caller)."""
-    env = clean_environment(REELGATE_PORT=str(free_port()), REELGATE_AWS_PORT=str(free_port()),
-                            REELGATE_DEV_API_KEY=KEY, MAX_QUEUE_LENGTH="1000",
-                            REELGATE_TOOLKIT_MAX_ACTIVE_JOBS_PER_KEY="0")
-    process, info = start_cloud(env, tmp_path_factory.mktemp("soak"))
-    try:
+    with running_cloud(tmp_path_factory.mktemp("soak"), REELGATE_DEV_API_KEY=KEY, MAX_QUEUE_LENGTH="1000",
+                       REELGATE_TOOLKIT_MAX_ACTIVE_JOBS_PER_KEY="0") as (info, _):
         yield info
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 def test_submissions_under_conflicts_and_render_timeouts_settle_exactly(soak_cloud: dict[str, Any]) -> None:
