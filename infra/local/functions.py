@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from infra import environment, registry
-from infra.local.runtime import FunctionConfig
+from infra.local.runtime import DEFAULT_MAX_ENVIRONMENTS, FunctionConfig
 
 ACCOUNT = "123456789012"
 # The machine's own settings a process needs to reach the network (certificates, proxies), kept as-is.
@@ -87,7 +87,7 @@ def configs(res: environment.Resources, stage: str, settings: dict[str, str], *,
         out[spec.name] = FunctionConfig(
             name=spec.name, code_dir=spec.directory, handler="handler.handler", timeout=spec.timeout,
             memory=spec.memory, env=env, arn=function_arn(spec.name, res.region),
-            max_environments=spec.reserved_concurrency or 16,
+            max_environments=spec.reserved_concurrency or DEFAULT_MAX_ENVIRONMENTS,
         )
     return out
 

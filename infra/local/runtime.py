@@ -30,7 +30,9 @@ SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024  # RequestResponse invoke, each way
 ASYNC_PAYLOAD_BYTES = 256 * 1024  # Event invoke (S3 notifications)
 STATES_PAYLOAD_BYTES = 256 * 1024  # Step Functions state (task input and output)
 INIT_TIMEOUT_SECONDS = 10.0  # Lambda's init phase limit
-DEFAULT_MAX_ENVIRONMENTS = 16  # per function, to keep a laptop usable; further calls wait for a free one
+# Per function without reserved concurrency. Lambda would run every concurrent call at once; 64 covers the
+# suites (50 parallel submits that each wait for their job) while keeping a runaway loop off the machine.
+DEFAULT_MAX_ENVIRONMENTS = 64
 
 
 @dataclass(frozen=True)
