@@ -24,7 +24,7 @@ Grant = Literal[
 ]
 # Which operator settings a function reads (infra/environment.py lists each group's settings).
 SettingGroup = Literal["jobs", "media_urls", "toolkit", "fetch", "webhooks", "media", "pixverse", "generation",
-                       "apphud", "topview", "routing"]
+                       "apphud", "topview", "routing", "idempotency"]
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ _MOBILE_SUBMIT: frozenset[Grant] = frozenset(
 _TOPVIEW_SUBMIT: frozenset[Grant] = frozenset(
     {"jobs:read", "jobs:write", "state:read", "state:write", "flow:topview", "secret:topview", "secret:apphud_apps"}
 )
-_TOPVIEW_API: tuple[SettingGroup, ...] = ("jobs", "generation", "apphud", "topview")
+_TOPVIEW_API: tuple[SettingGroup, ...] = ("jobs", "generation", "apphud", "topview", "idempotency")
 
 # Renders are the expensive work: at most this many at once, so a burst cannot take the account's whole
 # concurrency (or its bill) and every other function keeps running; further flow tasks are throttled and retried.
@@ -105,7 +105,7 @@ _TOOLKIT_API: tuple[SettingGroup, ...] = ("jobs", "media_urls", "toolkit")
 _MOBILE_API: tuple[SettingGroup, ...] = ("jobs", "media_urls", "pixverse", "generation", "apphud")
 # /text2video and /image2video: Pixverse, TopView's common tasks, or one failing over to the other.
 _ROUTED_SUBMIT: frozenset[Grant] = _MOBILE_SUBMIT | {"flow:topview", "secret:topview"}
-_ROUTED_API: tuple[SettingGroup, ...] = (*_MOBILE_API, "topview", "routing")
+_ROUTED_API: tuple[SettingGroup, ...] = (*_MOBILE_API, "topview", "routing", "idempotency")
 
 FUNCTIONS: tuple[Function, ...] = (
     Function("health", "Liveness probe", (Route("GET", "/health"),)),
@@ -113,12 +113,12 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "toolkit_image_to_video", "Image to zooming video (toolkit)",
         _post("/v1/image/convert/video", "/paid/image/convert/video"), auth="api_key",
-        grants=_TOOLKIT_SUBMIT, settings=_TOOLKIT_API,
+        grants=_TOOLKIT_SUBMIT, settings=(*_TOOLKIT_API, "idempotency"),
     ),
     Function(
         "toolkit_concatenate", "Concatenate videos (toolkit)",
         _post("/v1/video/concatenate", "/paid/video/concatenate"), auth="api_key",
-        grants=_TOOLKIT_SUBMIT, settings=_TOOLKIT_API,
+        grants=_TOOLKIT_SUBMIT, settings=(*_TOOLKIT_API, "idempotency"),
     ),
     Function(
         "toolkit_job_status", "Toolkit job status",

@@ -4,6 +4,7 @@ TopView as the app's route says)."""
 from __future__ import annotations
 
 from aws_lambda_powertools.event_handler import Response
+from reelgate import idempotency
 from reelgate.entry import rest_entry
 from reelgate.mobile import api
 from reelgate.mobile.access import source_ip
@@ -13,7 +14,7 @@ from reelgate.topview import api as topview
 app = topview.resolver()  # the mobile answers, plus TopView's error table for apps routed to TopView
 
 
-@app.post("/image2video")
+@app.post("/image2video", middlewares=[idempotency.mobile])
 def image_to_video() -> Response:
     return api.answer(router().image2video(topview.form(app), source_ip(app.current_event.raw_event)))
 

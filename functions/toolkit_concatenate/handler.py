@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aws_lambda_powertools.event_handler import Response
+from reelgate import idempotency
 from reelgate.entry import rest_entry
 from reelgate.toolkit import api
 from reelgate.toolkit.service import CONCATENATE_OP
@@ -10,8 +11,8 @@ from reelgate.toolkit.service import CONCATENATE_OP
 app = api.resolver(failure="An error occurred during video concatenation")
 
 
-@app.post("/v1/video/concatenate")
-@app.post("/paid/video/concatenate")
+@app.post("/v1/video/concatenate", middlewares=[idempotency.toolkit])
+@app.post("/paid/video/concatenate", middlewares=[idempotency.toolkit])
 def concatenate() -> Response:
     key = api.authenticate(app)
     return api.answer(api.toolkit().submit(key, CONCATENATE_OP, api.json_body(app)))

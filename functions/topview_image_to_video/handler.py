@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aws_lambda_powertools.event_handler import Response
+from reelgate import idempotency
 from reelgate.entry import rest_entry
 from reelgate.mobile import api
 from reelgate.topview import api as topview
@@ -10,7 +11,7 @@ from reelgate.topview import api as topview
 app = topview.resolver()
 
 
-@app.post("/topview/image2video")
+@app.post("/topview/image2video", middlewares=[idempotency.mobile])
 def image2video() -> Response:
     return api.answer(topview.service().image2video(topview.form(app), topview.source(app)))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aws_lambda_powertools.event_handler import Response
+from reelgate import idempotency
 from reelgate.entry import rest_entry
 from reelgate.mobile import api
 from reelgate.topview import api as topview
@@ -10,7 +11,7 @@ from reelgate.topview import api as topview
 app = topview.resolver()
 
 
-@app.post("/topview/marketing-video/export")
+@app.post("/topview/marketing-video/export", middlewares=[idempotency.mobile])
 def marketing_video_export() -> Response:
     return api.answer(topview.service().marketing_video_export(api.json_body(app), topview.source(app)))
 

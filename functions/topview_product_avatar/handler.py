@@ -4,6 +4,7 @@ put into an avatar's image (Replace Product Image), then animated (image2Video).
 from __future__ import annotations
 
 from aws_lambda_powertools.event_handler import Response
+from reelgate import idempotency
 from reelgate.entry import rest_entry
 from reelgate.mobile import api
 from reelgate.topview import api as topview
@@ -11,7 +12,7 @@ from reelgate.topview import api as topview
 app = topview.resolver()
 
 
-@app.post("/topview/product-avatar")
+@app.post("/topview/product-avatar", middlewares=[idempotency.mobile])
 def product_avatar() -> Response:
     return api.answer(topview.service().product_avatar(topview.form(app), topview.source(app)))
 

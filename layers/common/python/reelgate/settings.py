@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     # Outputs are answered as <public_base_url>/<key> when set, else as presigned GET URLs.
     public_base_url: str | None = None
     presign_seconds: int = Field(7 * 24 * 3600, ge=60, le=7 * 24 * 3600)
+    # Idempotency-Key on submits: how long a key is remembered; how long a repeat waits for the first answer.
+    idempotency_ttl_seconds: int = Field(24 * 3600, ge=1)
+    idempotency_wait_seconds: float = Field(20.0, ge=0, le=28)
 
     # --- Toolkit (NCA-compatible API) ---
     max_queue_length: int = Field(0, ge=0, validation_alias=_env("MAX_QUEUE_LENGTH", "REELGATE_MAX_QUEUE_LENGTH"))
