@@ -21,7 +21,8 @@ from reelgate.errors import Conflict, NotFound
 from reelgate.flows import failure_message
 from reelgate.jobs import Job, JobStatus, JobStore
 from reelgate.mobile.access import Limits
-from reelgate.mobile.service import split_owner, video_key
+from reelgate.mobile.service import video_key
+from reelgate.mobile.slots import split_owner
 from reelgate.observability import logger
 from reelgate.providers.pixverse import PixverseClient, PixverseError, VideoResult
 from reelgate.settings import Settings

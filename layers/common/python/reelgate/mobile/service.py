@@ -17,18 +17,18 @@ from reelgate import flows
 from reelgate.errors import Conflict
 from reelgate.jobs import Job, JobStatus, JobStore
 from reelgate.mobile import requests
-from reelgate.mobile.access import Entitlements, Limits, Reservation
+from reelgate.mobile.access import Entitlements, Limits
 from reelgate.mobile.apps import App, AppRegistry
 from reelgate.mobile.errors import (
     CONTENT_DELETED,
     IMAGE2VIDEO,
-    INVALID_ACCOUNT,
     INVALID_PARAMETER,
     NOT_FOUND,
     TEXT2VIDEO,
     ApiError,
     from_provider,
 )
+from reelgate.mobile.slots import Submissions
 from reelgate.observability import logger
 from reelgate.providers.pixverse import PixverseClient, PixverseError
 from reelgate.settings import Settings
@@ -53,21 +53,16 @@ def is_video_id(value: str) -> bool:
     return parsed.version == 4 and str(parsed) == value
 
 
-def split_owner(owner: str) -> tuple[str, str]:
-    """(bundle id, user id) of a mobile job's owner "app#<bundle id>#<user id>"."""
-    bundle_id, user_id = owner.removeprefix("app#").split("#", 1)
-    return bundle_id, user_id
-
-
 class MobileApi:
     def __init__(self, *, apps: AppRegistry, entitlements: Entitlements, limits: Limits, jobs: JobStore,
                  media: MediaStore, pixverse: Callable[[], PixverseClient], sfn: Any, settings: Settings) -> None:
         self.apps, self.entitlements, self.limits, self.jobs = apps, entitlements, limits, jobs
         self.media, self._pixverse, self._sfn, self._settings = media, pixverse, sfn, settings
+        self.submissions = Submissions(apps=apps, entitlements=entitlements, limits=limits, jobs=jobs)
 
     def text_to_video(self, body: Any, source: str | None = None) -> dict[str, Any]:
         who, prompt = requests.caller(body), requests.prompt(body)
-        app = self._entitled_app(who, source)
+        app = self.submissions.entitled_app(who, source)
         job = Job(kind="pixverse.text2video", owner=who.owner, input={"prompt": prompt})
         return self._submit(app, who, job, TEXT2VIDEO, lambda px: px.text_to_video(
             prompt=prompt, aspect_ratio=app.pixverse.aspect_ratio, trace_id=_trace(job, "generate"),
@@ -77,7 +72,7 @@ class MobileApi:
                        source: str | None = None) -> dict[str, Any]:
         who, prompt = requests.caller(fields), requests.prompt(fields)
         image = requests.image(upload)
-        app = self._entitled_app(who, source)
+        app = self.submissions.entitled_app(who, source)
         job = Job(kind="pixverse.image2video", owner=who.owner, input={"prompt": prompt})
         job.input["image_key"] = f"uploads/{job.job_id}{image.extension}"
         self.media.put_bytes(image.data, job.input["image_key"], image.content_type)
@@ -104,46 +99,27 @@ class MobileApi:
         url = self.media.url(video_key(job.job_id)) if job.status is JobStatus.SUCCEEDED else None
         return {"status": STATUS[job.status], "video_url": url}
 
-    def _entitled_app(self, who: requests.Caller, source: str | None) -> App:
-        app = self.apps.get(who.bundle_id)
-        if app is None:
-            raise ApiError(INVALID_ACCOUNT, f"invalid account: app {who.bundle_id} is not registered")
-        self.entitlements.require(app, who.user_id, source)
-        return app
-
     def _submit(self, app: App, who: requests.Caller, job: Job, table: dict[int, int],
                 generate: Callable[[PixverseClient], int]) -> dict[str, Any]:
-        s = self._settings
-        held = self.limits.reserve(app, who.user_id, job.job_id, s.slot_submit_lease_seconds,
-                                   finished=self._finished, expired=self._reap)
-        job.status = JobStatus.SUBMITTING
-        job.provider = {"name": "pixverse", "month": held.month, "slot": held.slot}
-        try:
-            self.jobs.create(job)
-        except Exception:
-            self.limits.give_back(app.bundle_id, who.user_id, held, job.job_id)
-            raise
+        s, submissions = self._settings, self.submissions
+        held = submissions.open(app, who, job, s.slot_submit_lease_seconds, "pixverse")
         try:
             with self._pixverse() as pixverse:
                 video_id = str(generate(pixverse))
         except PixverseError as exc:
-            self._abandon(job, held, f"Pixverse refused the submission: {exc.message}")
+            submissions.abandon(job, held, f"Pixverse refused the submission: {exc.message}")
             raise from_provider(exc.err_code, exc.message, table) from exc
         except Exception:
-            self._abandon(job, held, "the submission failed")
+            submissions.abandon(job, held, "the submission failed")
             raise
         self._record_accepted(job, video_id)
         try:
             flows.start(self._sfn, s.pixverse_flow_arn, job.job_id,
                         {"job_id": job.job_id, "video_id": video_id, "wait": s.poll_initial_seconds, "polls": 0})
         except Exception:
-            self._abandon(job, held, "the generation could not be followed")
+            submissions.abandon(job, held, "the generation could not be followed")
             raise
-        try:  # the flow now owns the slot; its lease covers the whole generation
-            self.limits.extend(app.bundle_id, who.user_id, held.slot, job.job_id,
-                               s.generation_deadline_seconds + s.slot_lease_slack_seconds)
-        except Exception:
-            logger.exception("could not extend the slot lease", extra={"job_id": job.job_id})
+        submissions.hand_over(app, who, held, job, s.generation_deadline_seconds + s.slot_lease_slack_seconds)
         return {"video_id": job.job_id, "message": None}
 
     def _record_accepted(self, job: Job, video_id: str) -> None:
@@ -155,42 +131,6 @@ class MobileApi:
         except Exception:
             logger.exception("could not record the accepted generation; the flow will adopt it",
                              extra={"job_id": job.job_id, "provider_video_id": video_id})
-
-    def _abandon(self, job: Job, held: Reservation, error: str) -> None:
-        """The submission did not become a followed generation: it fails, and gives back slot and quota."""
-        bundle_id, user_id = split_owner(job.owner)
-        try:
-            self.jobs.transition(job.job_id, JobStatus.FAILED, error=error, output={"quota_returned": True})
-        except Conflict:  # a flow did start after all and ended the job: its outcome decides the quota
-            current = self.jobs.get(job.job_id)
-            self.limits.release(bundle_id, user_id, held.slot, job.job_id)
-            if current is not None and (current.output or {}).get("quota_returned"):
-                self.limits.return_quota(bundle_id, user_id, held.month, job.job_id)
-            return
-        except Exception:
-            logger.exception("could not record the failed submission", extra={"job_id": job.job_id})
-        self.limits.give_back(bundle_id, user_id, held, job.job_id)
-
-    def _finished(self, job_id: str) -> bool:
-        job = self.jobs.get(job_id)
-        return job is not None and job.status.terminal
-
-    def _reap(self, job_id: str) -> None:
-        """A job whose submit lease expired while still `submitting` was killed mid-submission: it ends
-        failed with its quota returned (the failure is ours); its slot is free for the taking. Best
-        effort: a failure here must not cost the new submission anything."""
-        try:
-            job = self.jobs.get(job_id)
-            if job is None or job.status is not JobStatus.SUBMITTING:
-                return
-            self.jobs.transition(job_id, JobStatus.FAILED, error="the submission did not complete",
-                                 output={"quota_returned": True})
-            bundle_id, user_id = split_owner(job.owner)
-            self.limits.return_quota(bundle_id, user_id, str((job.provider or {}).get("month", "")), job_id)
-        except Conflict:
-            pass
-        except Exception:
-            logger.exception("could not end an abandoned submission", extra={"job_id": job_id})
 
 
 def _trace(job: Job, step: str) -> str:

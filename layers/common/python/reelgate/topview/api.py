@@ -19,7 +19,7 @@ from reelgate.mobile import api as mobile_api
 from reelgate.mobile.access import Entitlements, Limits, source_ip
 from reelgate.mobile.apps import AppRegistry
 from reelgate.mobile.errors import INVALID_PARAMETER, ApiError
-from reelgate.mobile.service import split_owner
+from reelgate.mobile.slots import split_owner
 from reelgate.observability import logger
 from reelgate.providers.apphud import ApphudClient
 from reelgate.providers.topview import TopViewClient, TopViewError

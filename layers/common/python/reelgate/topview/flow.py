@@ -26,7 +26,7 @@ from reelgate.errors import Conflict, NotFound
 from reelgate.flows import failure_message
 from reelgate.jobs import Job, JobStatus, JobStore, now_iso
 from reelgate.mobile.access import Limits
-from reelgate.mobile.service import split_owner
+from reelgate.mobile.slots import split_owner
 from reelgate.observability import logger
 from reelgate.providers.topview import Family, TaskResult, TopViewClient, TopViewError, UnfinishedTask
 from reelgate.providers.topview_errors import NO_RESPONSE, SECURITY, http_status

@@ -17,10 +17,11 @@ from reelgate import flows
 from reelgate.errors import Conflict
 from reelgate.jobs import Job, JobStatus, JobStore, now_iso
 from reelgate.mobile import requests
-from reelgate.mobile.access import Entitlements, Limits, Reservation
+from reelgate.mobile.access import Entitlements, Limits
 from reelgate.mobile.apps import App, AppRegistry
-from reelgate.mobile.errors import INVALID_ACCOUNT, INVALID_PARAMETER, NOT_FOUND, ApiError
-from reelgate.mobile.service import is_video_id, split_owner
+from reelgate.mobile.errors import INVALID_PARAMETER, NOT_FOUND, ApiError
+from reelgate.mobile.service import is_video_id
+from reelgate.mobile.slots import Submissions
 from reelgate.multipart import Form
 from reelgate.observability import logger
 from reelgate.providers.topview import Submitted, TopViewClient, TopViewError, UnfinishedTask
@@ -41,6 +42,7 @@ class TopViewService:
                  client: Callable[[], TopViewClient], sfn: Any, waits: TaskWaits, settings: Settings) -> None:
         self.apps, self.entitlements, self.limits, self.jobs = apps, entitlements, limits, jobs
         self._client, self._sfn, self.waits, self._settings = client, sfn, waits, settings
+        self.submissions = Submissions(apps=apps, entitlements=entitlements, limits=limits, jobs=jobs)
 
     # --- the endpoints ---
 
@@ -78,31 +80,23 @@ class TopViewService:
     # --- the protocol ---
 
     def start(self, sub: Submission, kind: str, source: str | None) -> dict[str, Any]:
-        s, who = self._settings, sub.caller
-        app = self._entitled_app(who, source)
+        s, who, submissions = self._settings, sub.caller, self.submissions
+        app = submissions.entitled_app(who, source)
         job = Job(kind=kind, owner=who.owner, input={k: v for k, v in sub.input.items() if v is not None})
-        held = self.limits.reserve(app, who.user_id, job.job_id, s.slot_submit_lease_seconds,
-                                   finished=self._finished, expired=self._reap)
         step = plans.steps(kind)[0]
-        job.status = JobStatus.SUBMITTING
-        job.provider = {"name": "topview", "month": held.month, "slot": held.slot, "step": 0,
-                        "family": step.family.value, "task_id": None, "task_ids": []}
-        try:
-            self.jobs.create(job)
-        except Exception:
-            self.limits.give_back(app.bundle_id, who.user_id, held, job.job_id)
-            raise
+        held = submissions.open(app, who, job, s.slot_submit_lease_seconds, "topview",
+                                step=0, family=step.family.value, task_id=None, task_ids=[])
         try:
             submitted = self._submit_first(job, sub.files, step, busy_budget(app, s))
         except TopViewError as exc:
-            self._abandon(job, held, f"TopView refused the submission: {exc.code} {exc.message}")
+            submissions.abandon(job, held, f"TopView refused the submission: {exc.code} {exc.message}")
             raise
         except Exception:
-            self._abandon(job, held, "the submission failed")
+            submissions.abandon(job, held, "the submission failed")
             raise
         task_id = submitted.task_id if submitted else None
-        job.provider |= {"task_id": task_id, "task_ids": [task_id] if task_id else [], "submitted_at": now_iso(),
-                         "busy_since": None if task_id else now_iso()}
+        job.provider = (job.provider or {}) | {"task_id": task_id, "task_ids": [task_id] if task_id else [],
+                                               "submitted_at": now_iso(), "busy_since": None if task_id else now_iso()}
         if task_id:
             self._register(task_id, job.job_id)
         self._record_accepted(job)
@@ -110,13 +104,9 @@ class TopViewService:
         try:
             flows.start(self._sfn, s.topview_flow_arn, job.job_id, {"job_id": job.job_id, "polls": 0, "adopt": adopt})
         except Exception:
-            self._abandon(job, held, "the job could not be followed")
+            submissions.abandon(job, held, "the job could not be followed")
             raise
-        try:  # the flow now owns the slot; its lease covers the whole job
-            self.limits.extend(app.bundle_id, who.user_id, held.slot, job.job_id,
-                               s.topview_deadline_seconds + s.slot_lease_slack_seconds)
-        except Exception:
-            logger.exception("could not extend the slot lease", extra={"job_id": job.job_id})
+        submissions.hand_over(app, who, held, job, s.topview_deadline_seconds + s.slot_lease_slack_seconds)
         return {"video_id": job.job_id, "message": None}
 
     def _submit_first(self, job: Job, files: dict[str, list[Media]], step: plans.Step,
@@ -159,45 +149,3 @@ class TopViewService:
         if job.status is not JobStatus.SUCCEEDED:
             raise ApiError(INVALID_PARAMETER, "invalid parameter: video_id is not a finished marketing video preview")
         return job
-
-    def _entitled_app(self, who: requests.Caller, source: str | None) -> App:
-        app = self.apps.get(who.bundle_id)
-        if app is None:
-            raise ApiError(INVALID_ACCOUNT, f"invalid account: app {who.bundle_id} is not registered")
-        self.entitlements.require(app, who.user_id, source)
-        return app
-
-    def _abandon(self, job: Job, held: Reservation, error: str) -> None:
-        """The submission did not become a followed job: it fails, and gives back slot and quota."""
-        bundle_id, user_id = split_owner(job.owner)
-        try:
-            self.jobs.transition(job.job_id, JobStatus.FAILED, error=error, output={"quota_returned": True})
-        except Conflict:  # a flow did start after all and ended the job: its outcome decides the quota
-            current = self.jobs.get(job.job_id)
-            self.limits.release(bundle_id, user_id, held.slot, job.job_id)
-            if current is not None and (current.output or {}).get("quota_returned"):
-                self.limits.return_quota(bundle_id, user_id, held.month, job.job_id)
-            return
-        except Exception:
-            logger.exception("could not record the failed submission", extra={"job_id": job.job_id})
-        self.limits.give_back(bundle_id, user_id, held, job.job_id)
-
-    def _finished(self, job_id: str) -> bool:
-        job = self.jobs.get(job_id)
-        return job is not None and job.status.terminal
-
-    def _reap(self, job_id: str) -> None:
-        """A job whose submit lease expired while still `submitting` was killed mid-submission: it ends
-        failed with its quota returned, before the new submission is counted. Best effort."""
-        try:
-            job = self.jobs.get(job_id)
-            if job is None or job.status is not JobStatus.SUBMITTING:
-                return
-            self.jobs.transition(job_id, JobStatus.FAILED, error="the submission did not complete",
-                                 output={"quota_returned": True})
-            bundle_id, user_id = split_owner(job.owner)
-            self.limits.return_quota(bundle_id, user_id, str((job.provider or {}).get("month", "")), job_id)
-        except Conflict:
-            pass
-        except Exception:
-            logger.exception("could not end an abandoned submission", extra={"job_id": job_id})
