@@ -93,3 +93,14 @@ def sim() -> Iterator[Any]:
     simulator.start()
     yield simulator
     simulator.stop()
+
+
+@pytest.fixture(scope="module")
+def topview_sim() -> Iterator[Any]:
+    """A TopView simulator on 127.0.0.1 for one test module, uid "sim-uid", API key "sim-key"."""
+    from infra.local.simulators.topview import TopViewSimulator
+
+    simulator = TopViewSimulator(uid="sim-uid", api_key="sim-key")
+    simulator.start()
+    yield simulator
+    simulator.stop()

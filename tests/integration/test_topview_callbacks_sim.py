@@ -69,14 +69,6 @@ class Receiver:
 
 
 @pytest.fixture(scope="module")
-def sim() -> Iterator[TopViewSimulator]:
-    simulator = TopViewSimulator(uid=UID, api_key=KEY)
-    simulator.start()
-    yield simulator
-    simulator.stop()
-
-
-@pytest.fixture(scope="module")
 def module_receiver() -> Iterator[Receiver]:
     receiver = Receiver()
     receiver.start()
@@ -93,26 +85,26 @@ def receiver(module_receiver: Receiver) -> Receiver:
 
 
 @pytest.fixture
-def client(sim: TopViewSimulator) -> Iterator[TopViewClient]:
-    sim.reset()
-    sim.configure(seconds_until_done=0.05)  # tasks finish (and call back) without being polled
-    with TopViewClient(sim.base_url, UID, KEY, timeout=5.0, check_interval_seconds=0.0) as topview:
+def client(topview_sim: TopViewSimulator) -> Iterator[TopViewClient]:
+    topview_sim.reset()
+    topview_sim.configure(seconds_until_done=0.05)  # tasks finish (and call back) without being polled
+    with TopViewClient(topview_sim.base_url, UID, KEY, timeout=5.0, check_interval_seconds=0.0) as topview:
         yield topview
 
 
-def test_a_callback_is_delivered_without_polling(sim: TopViewSimulator, client: TopViewClient,
+def test_a_callback_is_delivered_without_polling(topview_sim: TopViewSimulator, client: TopViewClient,
                                                  receiver: Receiver) -> None:
     task = client.submit_text2video(prompt="a fox", notice_url=receiver.url)
     (notice,) = receiver.wait_for(1)
     assert (notice.task_id, notice.biz_type, notice.status) == (task.task_id, "COMMON_TASK_TEXT2VIDEO", "success")
     headers = {k.lower(): v for k, v in receiver.raw[0]["headers"].items()}
     assert headers["topview-uid"] == UID and headers["content-type"] == "application/json"
-    assert not [c for c in sim.state.calls if c["endpoint"].endswith("/query")]  # nobody polled
+    assert not [c for c in topview_sim.state.calls if c["endpoint"].endswith("/query")]  # nobody polled
     # The attached result is the query's result object, field for field.
     assert notice.result == client.query(Family.TEXT2VIDEO, task.task_id).raw
     assert httpx.get(notice.task().video_url or "").content[4:8] == b"ftyp"
     time.sleep(0.05)
-    assert [(c["acknowledged"], c["lost"]) for c in sim.callbacks] == [(True, False)]
+    assert [(c["acknowledged"], c["lost"]) for c in topview_sim.callbacks] == [(True, False)]
 
 
 def test_the_product_avatar_chain_runs_on_callbacks(client: TopViewClient, receiver: Receiver) -> None:
@@ -140,46 +132,47 @@ def test_m2v_preview_and_export_call_back_separately(client: TopViewClient, rece
     assert exported.status == "success" and "export-1.mp4" in (exported.video_url or "")
 
 
-def test_a_failure_is_called_back_with_its_error(sim: TopViewSimulator, client: TopViewClient,
+def test_a_failure_is_called_back_with_its_error(topview_sim: TopViewSimulator, client: TopViewClient,
                                                  receiver: Receiver) -> None:
-    sim.configure(fail_prompts=["forbidden"])
+    topview_sim.configure(fail_prompts=["forbidden"])
     client.submit_text2image(prompt="something forbidden", notice_url=receiver.url)
     (notice,) = receiver.wait_for(1)
     assert (notice.status, notice.error) == ("fail", "Content moderation failed")
     assert notice.task().status == "fail"
 
 
-def test_duplicates_carry_the_same_uuid(sim: TopViewSimulator, client: TopViewClient, receiver: Receiver) -> None:
-    sim.configure(callback_duplicates=2, callback_duplicate_delay_seconds=0.02)
+def test_duplicates_carry_the_same_uuid(topview_sim: TopViewSimulator, client: TopViewClient,
+                                        receiver: Receiver) -> None:
+    topview_sim.configure(callback_duplicates=2, callback_duplicate_delay_seconds=0.02)
     task = client.submit_text2video(prompt="a fox", notice_url=receiver.url)
     notices = receiver.wait_for(3)
     assert len(notices) == 3 and {n.uuid for n in notices} == {notices[0].uuid}
     assert {n.task_id for n in notices} == {task.task_id}
 
 
-def test_lost_callbacks_leave_polling_to_finish_the_task(sim: TopViewSimulator, client: TopViewClient,
+def test_lost_callbacks_leave_polling_to_finish_the_task(topview_sim: TopViewSimulator, client: TopViewClient,
                                                          receiver: Receiver) -> None:
-    sim.configure(callback_loss=1.0)
+    topview_sim.configure(callback_loss=1.0)
     task = client.submit_text2video(prompt="a fox", notice_url=receiver.url)
     time.sleep(0.4)
-    assert receiver.notices == [] and [c["lost"] for c in sim.callbacks] == [True]
+    assert receiver.notices == [] and [c["lost"] for c in topview_sim.callbacks] == [True]
     assert client.query(Family.TEXT2VIDEO, task.task_id).status == "success"
     # A late copy on demand still arrives (never lost).
-    httpx.post(f"{sim.base_url}/_sim/tasks/{task.task_id}/callback").raise_for_status()
+    httpx.post(f"{topview_sim.base_url}/_sim/tasks/{task.task_id}/callback").raise_for_status()
     assert receiver.wait_for(1)[0].task_id == task.task_id
 
 
-def test_loss_is_a_probability(sim: TopViewSimulator, client: TopViewClient, receiver: Receiver) -> None:
-    sim.configure(callback_loss=0.5, seed=7)
+def test_loss_is_a_probability(topview_sim: TopViewSimulator, client: TopViewClient, receiver: Receiver) -> None:
+    topview_sim.configure(callback_loss=0.5, seed=7)
     for i in range(12):
         client.submit_text2image(prompt=f"mug {i}", notice_url=receiver.url)
     time.sleep(0.6)
-    lost = sum(1 for c in sim.callbacks if c["lost"])
-    assert len(sim.callbacks) == 12 and 0 < lost < 12 and len(receiver.notices) == 12 - lost
+    lost = sum(1 for c in topview_sim.callbacks if c["lost"])
+    assert len(topview_sim.callbacks) == 12 and 0 < lost < 12 and len(receiver.notices) == 12 - lost
 
 
-def test_callbacks_can_be_late(sim: TopViewSimulator, client: TopViewClient, receiver: Receiver) -> None:
-    sim.configure(callback_delay_seconds=0.5)
+def test_callbacks_can_be_late(topview_sim: TopViewSimulator, client: TopViewClient, receiver: Receiver) -> None:
+    topview_sim.configure(callback_delay_seconds=0.5)
     started = time.monotonic()
     client.submit_text2video(prompt="a fox", notice_url=receiver.url)
     time.sleep(0.2)
@@ -188,31 +181,33 @@ def test_callbacks_can_be_late(sim: TopViewSimulator, client: TopViewClient, rec
     assert time.monotonic() - started >= 0.55 - 0.01
 
 
-def test_an_unacknowledged_callback_is_retried(sim: TopViewSimulator, client: TopViewClient,
+def test_an_unacknowledged_callback_is_retried(topview_sim: TopViewSimulator, client: TopViewClient,
                                                receiver: Receiver) -> None:
-    sim.configure(callback_retries=2, callback_retry_seconds=0.05)
+    topview_sim.configure(callback_retries=2, callback_retry_seconds=0.05)
     receiver.statuses.append(500)
     client.submit_text2video(prompt="a fox", notice_url=receiver.url)
     notices = receiver.wait_for(2)
     assert notices[0].uuid == notices[1].uuid
     time.sleep(0.1)
-    assert [(c["attempt"], c["http_status"], c["acknowledged"]) for c in sim.callbacks] == [
+    assert [(c["attempt"], c["http_status"], c["acknowledged"]) for c in topview_sim.callbacks] == [
         (0, 500, False), (1, 200, True)]
 
 
-def test_numeric_uuids_are_acknowledged(sim: TopViewSimulator, client: TopViewClient, receiver: Receiver) -> None:
-    sim.configure(callback_uuid_type="int")
+def test_numeric_uuids_are_acknowledged(topview_sim: TopViewSimulator, client: TopViewClient,
+                                        receiver: Receiver) -> None:
+    topview_sim.configure(callback_uuid_type="int")
     client.submit_text2video(prompt="a fox", notice_url=receiver.url)
     (notice,) = receiver.wait_for(1)
     assert notice.uuid.isdigit()
     time.sleep(0.05)
-    assert [c["acknowledged"] for c in sim.callbacks] == [True]
+    assert [c["acknowledged"] for c in topview_sim.callbacks] == [True]
 
 
-def test_a_reset_drops_pending_callbacks(sim: TopViewSimulator, client: TopViewClient, receiver: Receiver) -> None:
-    sim.configure(callback_delay_seconds=0.3)
+def test_a_reset_drops_pending_callbacks(topview_sim: TopViewSimulator, client: TopViewClient,
+                                         receiver: Receiver) -> None:
+    topview_sim.configure(callback_delay_seconds=0.3)
     client.submit_text2video(prompt="a fox", notice_url=receiver.url)
     time.sleep(0.1)
-    sim.reset()
+    topview_sim.reset()
     time.sleep(0.4)
-    assert receiver.notices == [] and sim.callbacks == []
+    assert receiver.notices == [] and topview_sim.callbacks == []

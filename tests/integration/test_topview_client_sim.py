@@ -17,17 +17,9 @@ UID, KEY = "sim-uid", "sim-key"
 PNG = b"\x89PNG\r\n\x1a\n fake image bytes"
 
 
-@pytest.fixture(scope="module")
-def sim() -> Iterator[TopViewSimulator]:
-    simulator = TopViewSimulator(uid=UID, api_key=KEY)
-    simulator.start()
-    yield simulator
-    simulator.stop()
-
-
 @pytest.fixture
-def control(sim: TopViewSimulator) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=sim.base_url) as client:
+def control(topview_sim: TopViewSimulator) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=topview_sim.base_url) as client:
         client.post("/_sim/reset").raise_for_status()
         yield client
 
@@ -38,8 +30,8 @@ def sleeps() -> list[float]:
 
 
 @pytest.fixture
-def client(sim: TopViewSimulator, control: httpx.Client, sleeps: list[float]) -> Iterator[TopViewClient]:
-    with TopViewClient(sim.base_url, UID, KEY, timeout=5.0, retry_base_seconds=0.01, check_interval_seconds=0.0,
+def client(topview_sim: TopViewSimulator, control: httpx.Client, sleeps: list[float]) -> Iterator[TopViewClient]:
+    with TopViewClient(topview_sim.base_url, UID, KEY, timeout=5.0, retry_base_seconds=0.01, check_interval_seconds=0.0,
                        min_attempt_seconds=0.1, sleep=sleeps.append) as topview:
         yield topview
 
@@ -214,7 +206,7 @@ def test_codes_over_non_2xx(client: TopViewClient, control: httpx.Client, code: 
     assert (caught.value.code, caught.value.upstream_status) == (code, http)
 
 
-def test_natural_refusals(sim: TopViewSimulator, client: TopViewClient, control: httpx.Client) -> None:
+def test_natural_refusals(topview_sim: TopViewSimulator, client: TopViewClient, control: httpx.Client) -> None:
     refusals = {
         "4003": lambda: client.submit_product_replace(product_image_file_id="", image_edit_prompt="x", avatar_id="a"),
         "4000": lambda: client.submit_image2video(image_file_id=client.upload(PNG, "image/png"), duration=7),
@@ -228,7 +220,7 @@ def test_natural_refusals(sim: TopViewSimulator, client: TopViewClient, control:
     with pytest.raises(TopViewError) as broke:
         client.submit_text2video(prompt="a fox")
     assert broke.value.code == "4100"
-    with TopViewClient(sim.base_url, UID, "wrong-key") as stranger, pytest.raises(TopViewError) as denied:
+    with TopViewClient(topview_sim.base_url, UID, "wrong-key") as stranger, pytest.raises(TopViewError) as denied:
         stranger.remaining_credit()
     assert (denied.value.code, denied.value.status) == ("4002", 401)
 

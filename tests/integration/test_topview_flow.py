@@ -40,26 +40,19 @@ class Nothing:
         return lambda *args, **kwargs: {}
 
 
-@pytest.fixture(scope="module")
-def sim() -> Iterator[TopViewSimulator]:
-    simulator = TopViewSimulator(uid=UID, api_key=KEY)
-    simulator.start()
-    yield simulator
-    simulator.stop()
-
-
 @pytest.fixture
-def control(sim: TopViewSimulator) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=sim.base_url) as client:
+def control(topview_sim: TopViewSimulator) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=topview_sim.base_url) as client:
         client.post("/_sim/reset").raise_for_status()
         yield client
 
 
 @pytest.fixture
-def parts(cloud, sim: TopViewSimulator, control: httpx.Client, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+def parts(cloud, topview_sim: TopViewSimulator, control: httpx.Client,
+          monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     from reelgate.settings import get_settings
 
-    host_port = sim.base_url.split("/")[2]
+    host_port = topview_sim.base_url.split("/")[2]
     monkeypatch.setenv("REELGATE_URL_ALLOWLIST", host_port)  # the safe fetcher reads the process's settings
     get_settings.cache_clear()
     settings = Settings(url_allowlist=host_port, topview_notice_url="", topview_poll_initial_seconds=15,
@@ -69,11 +62,11 @@ def parts(cloud, sim: TopViewSimulator, control: httpx.Client, monkeypatch: pyte
     flow = TopViewFlow(
         jobs=jobs, limits=limits,  # type: ignore[arg-type]
         mirror=Mirror(MediaStore(cloud.client("s3"), "media"), settings),
-        client=lambda: TopViewClient(sim.base_url, UID, KEY, retry_base_seconds=0, max_retries=0),
+        client=lambda: TopViewClient(topview_sim.base_url, UID, KEY, retry_base_seconds=0, max_retries=0),
         waits=TaskWaits(cloud.session.resource("dynamodb").Table("state")), sfn=Nothing(), events_client=Nothing(),
         settings=settings,
     )
-    return {"flow": flow, "jobs": jobs, "limits": limits, "control": control, "base": sim.base_url}
+    return {"flow": flow, "jobs": jobs, "limits": limits, "control": control, "base": topview_sim.base_url}
 
 
 def submitted_text2video(parts: dict[str, Any], *, status: JobStatus = JobStatus.RUNNING, age: float = 0,

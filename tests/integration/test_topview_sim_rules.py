@@ -17,17 +17,9 @@ T2V = "/v1/common_task/text2video/task/submit"
 I2V = "/v1/common_task/image2video/submit"
 
 
-@pytest.fixture(scope="module")
-def sim() -> Iterator[TopViewSimulator]:
-    simulator = TopViewSimulator(uid=UID, api_key=KEY)
-    simulator.start()
-    yield simulator
-    simulator.stop()
-
-
 @pytest.fixture
-def api(sim: TopViewSimulator) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=sim.base_url, headers=AUTH) as client:
+def api(topview_sim: TopViewSimulator) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=topview_sim.base_url, headers=AUTH) as client:
         client.post("/_sim/reset").raise_for_status()
         yield client
 
@@ -64,15 +56,15 @@ def query(api: httpx.Client, path: str, task_id: str, **params: Any) -> dict[str
     return response.json()["result"]
 
 
-def test_both_credentials_are_required(sim: TopViewSimulator, api: httpx.Client) -> None:
+def test_both_credentials_are_required(topview_sim: TopViewSimulator, api: httpx.Client) -> None:
     for headers in ({}, {"Topview-Uid": UID}, {"Topview-Uid": UID, "Authorization": "Bearer nope"},
                     {"Topview-Uid": "other", "Authorization": f"Bearer {KEY}"}):
-        response = httpx.get(f"{sim.base_url}/user/credit/detail", headers=headers)
+        response = httpx.get(f"{topview_sim.base_url}/user/credit/detail", headers=headers)
         assert (response.status_code, code(response)) == (200, "4002")
     scenario(api, auth_http_status=401, auth_error_code="401", accounts={"uid-2": "key-2"})
-    denied = httpx.get(f"{sim.base_url}/user/credit/detail")
+    denied = httpx.get(f"{topview_sim.base_url}/user/credit/detail")
     assert (denied.status_code, code(denied)) == (401, "401")
-    other = httpx.get(f"{sim.base_url}/user/credit/detail",
+    other = httpx.get(f"{topview_sim.base_url}/user/credit/detail",
                       headers={"Topview-Uid": "uid-2", "Authorization": "Bearer key-2"})
     assert other.json()["result"]["uid"] == "uid-2"
 
@@ -223,10 +215,10 @@ def test_query_paths_and_unknown_tasks(api: httpx.Client) -> None:
     assert code(api.get("/v1/common_task/text2video/task/query", params={"taskId": task_id})) == "4004"
 
 
-def test_another_accounts_task_is_not_found(sim: TopViewSimulator, api: httpx.Client) -> None:
+def test_another_accounts_task_is_not_found(topview_sim: TopViewSimulator, api: httpx.Client) -> None:
     scenario(api, accounts={"uid-2": "key-2"})
     task_id = submit(api, T2V, {"prompt": "a fox"}).json()["result"]["taskId"]
-    other = httpx.get(f"{sim.base_url}/v1/common_task/text2video/task/query", params={"taskId": task_id},
+    other = httpx.get(f"{topview_sim.base_url}/v1/common_task/text2video/task/query", params={"taskId": task_id},
                       headers={"Topview-Uid": "uid-2", "Authorization": "Bearer key-2"})
     assert code(other) == "4004"
 
@@ -333,7 +325,7 @@ def test_notice_url_check_and_lookups(api: httpx.Client) -> None:
     assert api.get("/v1/product_avatar/public_avatar/query").json()["result"]["data"][0]["avatarId"]
 
 
-def test_a_prefix_and_a_public_base_url(sim: TopViewSimulator) -> None:
+def test_a_prefix_and_a_public_base_url(topview_sim: TopViewSimulator) -> None:
     other = TopViewSimulator(uid=UID, api_key=KEY, prefix="/topview", public_base_url="http://files.test")
     base = other.start()
     try:
