@@ -15,12 +15,12 @@ X264_CRF = 20
 
 
 def render_image_video(image: Path, out: Path, *, length: float, frame_rate: int, zoom_speed: float,
-                       limits: Limits | None = None, label: str = "the image") -> None:
+                       limits: Limits | None = None, label: str = "the image") -> ZoomPlan:
     """Render `image` as an H.264 mp4 zooming from 1.0 to 1 + zoom_speed/100 x length; no audio.
 
     With `limits` (the toolkit's path) the file's bytes and the still's pixels are checked before
     FFmpeg runs; an input that is no JPEG, PNG or WebP, or is over a limit, raises InputRefused
-    naming `label`.
+    naming `label`. Returns the plan (frames, canvas) the output gate checks the file against.
     """
     if limits is None:
         still = inspect_still(image)
@@ -33,6 +33,7 @@ def render_image_video(image: Path, out: Path, *, length: float, frame_rate: int
         check_still(still.size, limits, label)
     plan = plan_zoom(still.size, still.orientation, length=length, frame_rate=frame_rate, zoom_speed=zoom_speed)
     run_ffmpeg(image_video_args(still, plan, out))
+    return plan
 
 
 def image_video_args(still: Still, plan: ZoomPlan, out: Path) -> list[str]:
