@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import secrets
+import signal
 import sys
 import urllib.request
 from dataclasses import dataclass, field
@@ -100,7 +101,9 @@ class LocalCloud:
                      "aws_access_key_id": ADMIN_CREDENTIALS["AWS_ACCESS_KEY_ID"],
                      "aws_secret_access_key": ADMIN_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
                      "jobs_table": names.jobs_table, "state_table": names.state_table,
-                     "media_bucket": names.media_bucket, **providers, **seeded,
+                     "media_bucket": names.media_bucket,
+                     "events_tap": session.client("sqs").get_queue_url(QueueName=names.events_tap)["QueueUrl"],
+                     **providers, **seeded,
                      "apphud_webhook_token": self.apphud_webhook_token,
                      "function_logs": str(work / "logs")}
         return self.info
@@ -221,6 +224,7 @@ def main() -> None:
     for key, value in info.items():
         print(f"  {key:<22} {value}", flush=True)
     print("READY " + json.dumps(info), flush=True)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # `kill` stops it as Ctrl-C does: workers too
     try:
         cloud.serve_forever()
     except KeyboardInterrupt:

@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -226,9 +227,10 @@ class Runtime:
             environment.expire()
 
     def stop(self) -> None:
+        environments = list(self._environments.values())  # busy ones too: nothing outlives the cloud
+        with ThreadPoolExecutor(16) as killers:
+            list(killers.map(Environment.kill, environments))
         for pool in self._pools.values():
             with pool.changed:
-                for environment in pool.idle:
-                    environment.kill()
                 pool.idle.clear()
         self._zygote.stop()

@@ -42,7 +42,7 @@ class RuntimeApi:
         self.ready = threading.Event()  # the runtime asked for its first invocation, or failed to start
         self._server = ThreadingHTTPServer((host, 0), _handler_for(self))
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True, name="runtime-api").start()
+        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True, name="runtime-api").start()
 
     @property
     def address(self) -> str:

@@ -47,6 +47,14 @@ class Answer:
     body: dict[str, Any]
 
 
+def webhook_state(job: Job) -> dict[str, Any]:
+    """The delivery state of a job's webhook: attempts, last HTTP status, next attempt, delivered at."""
+    note = job.notification or {}
+    return {"attempts": int(note.get("attempts") or 0), "last_status": note.get("status"),
+            "next_attempt_at": note.get("next_attempt_at"), "delivered_at": note.get("delivered_at"),
+            "error": note.get("error")}
+
+
 class Toolkit:
     def __init__(self, *, jobs: JobStore, keys: ApiKeys, ledger: Ledger, media: MediaStore, sfn: Any,
                  settings: Settings, sleep: Any = time.sleep) -> None:
@@ -98,7 +106,9 @@ class Toolkit:
                 logger.exception("the unstarted job was not settled; queue recount will", extra={"job_id": job.job_id})
             raise JobNotStarted from exc
 
-    def wait(self, job_id: str, budget: float, interval: float = 0.2) -> Job:
+    def wait(self, job_id: str, budget: float, interval: float = 0.2, longest: float = 1.0) -> Job:
+        """The job once terminal, or as it is when the budget runs out; looks again every `interval` seconds,
+        growing to `longest` (fast jobs answer fast; a slow one costs a read a second, not five)."""
         deadline = time.monotonic() + budget
         while True:
             job = self.jobs.get(job_id)
@@ -107,6 +117,7 @@ class Toolkit:
             if job.status.terminal or time.monotonic() + interval > deadline:
                 return job
             self._sleep(interval)
+            interval = min(interval * 1.5, longest)
 
     def job_envelope(self, job: Job) -> dict[str, Any]:
         """The envelope of a job as NCA reports it: 200 + output URL, or 500 + the failure."""
@@ -126,6 +137,8 @@ class Toolkit:
         inner = {"job_status": NCA_STATUS[job.status], "job_id": job.job_id,
                  "queue_id": envelope.queue_id(self._settings.stage),
                  "process_id": own["pid"] if own else None, "response": own}
+        if job.input.get("webhook_url"):
+            inner["webhook"] = webhook_state(job)
         return Answer(200, self._own_envelope("/v1/toolkit/job/status", inner))
 
     def recent(self, key: ApiKey, since_seconds: float) -> Answer:
