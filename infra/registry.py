@@ -85,16 +85,19 @@ def _post(*paths: str) -> tuple[Route, ...]:
     return tuple(Route("POST", p) for p in paths)
 
 
+# Every function that writes jobs may change a job's status, and every status change is published to the
+# stack's bus (reelgate.events): "jobs:write" always comes with "events:put" (tests/infra/test_events.py).
 _TOOLKIT_SUBMIT: frozenset[Grant] = frozenset(
-    {"jobs:read", "jobs:write", "state:read", "state:write", "media:read", "flow:toolkit"}
+    {"jobs:read", "jobs:write", "state:read", "state:write", "media:read", "flow:toolkit", "events:put"}
 )
 _MOBILE_SUBMIT: frozenset[Grant] = frozenset(
     {"jobs:read", "jobs:write", "state:read", "state:write", "media:write", "flow:pixverse", "secret:pixverse",
-     "secret:apphud_apps"}
+     "secret:apphud_apps", "events:put"}
 )
 
 _TOPVIEW_SUBMIT: frozenset[Grant] = frozenset(
-    {"jobs:read", "jobs:write", "state:read", "state:write", "flow:topview", "secret:topview", "secret:apphud_apps"}
+    {"jobs:read", "jobs:write", "state:read", "state:write", "flow:topview", "secret:topview", "secret:apphud_apps",
+     "events:put"}
 )
 _TOPVIEW_API: tuple[SettingGroup, ...] = ("jobs", "generation", "apphud", "topview", "idempotency")
 
@@ -139,7 +142,7 @@ FUNCTIONS: tuple[Function, ...] = (
         "toolkit_render", "Download, convert with FFmpeg and upload (toolkit flow task)",
         memory=3008, timeout=900, arch="x86_64", ffmpeg=True, ephemeral_mb=10240,
         reserved_concurrency=RENDER_CONCURRENCY,
-        grants=frozenset({"jobs:read", "jobs:write", "media:read", "media:write"}),
+        grants=frozenset({"jobs:read", "jobs:write", "media:read", "media:write", "events:put"}),
         settings=("jobs", "fetch", "media"),
     ),
     Function(
@@ -149,12 +152,13 @@ FUNCTIONS: tuple[Function, ...] = (
     ),
     Function(
         "toolkit_notify", "Deliver the signed webhook with retries (toolkit flow task)",
-        timeout=300, grants=frozenset({"jobs:read", "jobs:write", "state:read", "media:read"}),
+        timeout=300, grants=frozenset({"jobs:read", "jobs:write", "state:read", "media:read", "events:put"}),
         settings=(*_TOOLKIT_API, "fetch", "webhooks"),
     ),
     Function(
         "s3_ingest", "Start a toolkit job for an image uploaded under inbox/",
-        grants=frozenset({"jobs:read", "jobs:write", "state:read", "state:write", "media:read", "flow:toolkit"}),
+        grants=frozenset({"jobs:read", "jobs:write", "state:read", "state:write", "media:read", "flow:toolkit",
+                          "events:put"}),
         settings=_TOOLKIT_API,
     ),
     # --- Mobile video API (Pixverse) ---

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_secretsmanager as secretsmanager
 from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
 from infra.constants import SERVICE, StageConfig
+
+EVENT_ARCHIVE_DAYS = 30  # default; `-c event_archive_days=<n>` (0: keep forever)
 
 # grant suffix (secret:<key>) -> (construct id, secret name suffix, what the operator stores)
 SECRETS: dict[str, tuple[str, str, str]] = {
@@ -25,6 +28,14 @@ class Integrations(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, stage: StageConfig) -> None:
         super().__init__(scope, construct_id)
         self.bus = events.EventBus(self, "Bus", event_bus_name=f"{SERVICE}-{stage.name}")
+        # Every event the bus receives (job state changes included) can be replayed for this long.
+        days = int(self.node.try_get_context("event_archive_days") or EVENT_ARCHIVE_DAYS)
+        self.archive = self.bus.archive(
+            "Archive", archive_name=f"{SERVICE}-{stage.name}-events",
+            description="Every event of the stack's bus, replayable", event_pattern=events.EventPattern(account=[
+                self.bus.stack.account]),
+            retention=Duration.days(days) if days > 0 else None,
+        )
         self.secrets = {key: self._secret(stage, *spec) for key, spec in SECRETS.items()}
 
     def _secret(self, stage: StageConfig, construct_id: str, name: str, what: str) -> secretsmanager.Secret:

@@ -36,6 +36,7 @@ class Names:
     state_table: str
     media_bucket: str
     event_bus: str = "reelgate-local"
+    events_tap: str = "reelgate-events-tap"  # an SQS queue receiving every event of the bus (local only)
 
 
 LOCAL_NAMES = Names(jobs_table="reelgate-jobs", state_table="reelgate-state", media_bucket="reelgate-media")
@@ -52,12 +53,28 @@ def provision(session: Any, names: Names) -> dict[str, str]:
                                                          role_arn) for flow in FLOWS}
     _triggers(s3, names.media_bucket, function_arns)
     session.client("events").create_event_bus(Name=names.event_bus)
+    events_tap(session, names)
     return env | {
         "REELGATE_EVENT_BUS": names.event_bus,
         "REELGATE_JOBS_TABLE": names.jobs_table,
         "REELGATE_STATE_TABLE": names.state_table,
         "REELGATE_MEDIA_BUCKET": names.media_bucket,
     }
+
+
+def events_tap(session: Any, names: Names) -> str:
+    """An SQS queue every event of the bus is also routed to (a rule matching the account), so anyone can read
+    the job events with `aws sqs receive-message`; returns its URL. Deployed stacks have no tap: subscribers
+    add rules of their own to the bus."""
+    sqs = session.client("sqs")
+    url = str(sqs.create_queue(QueueName=names.events_tap)["QueueUrl"])
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    account = arn.split(":")[4]
+    events = session.client("events")
+    events.put_rule(Name=names.events_tap, EventBusName=names.event_bus,
+                    EventPattern=json.dumps({"account": [account]}), Description="every event, to the local tap")
+    events.put_targets(Rule=names.events_tap, EventBusName=names.event_bus, Targets=[{"Id": "tap", "Arn": arn}])
+    return url
 
 
 def _role(iam: Any) -> str:

@@ -153,9 +153,8 @@ def test_a_render_that_outlasts_its_invocation_is_stopped_and_fails_cleanly(clou
     assert time.monotonic() - started < 10
     assert str(failed.value) == tasks.TIMEOUT_ERROR
     cause = {"errorType": "JobFailed", "errorMessage": str(failed.value)}
-    tasks.settle(toolkit, aws.client("events"), cloud.env.get("REELGATE_EVENT_BUS") or "default",
-                 {"job_id": job.job_id, "outcome": "failed", "error": {"Error": "JobFailed",
-                                                                       "Cause": json.dumps(cause)}})
+    tasks.settle(toolkit, {"job_id": job.job_id, "outcome": "failed",
+                           "error": {"Error": "JobFailed", "Cause": json.dumps(cause)}})
     [record] = jobs(cloud)
     assert (record["status"], record["error"]) == ("failed", tasks.TIMEOUT_ERROR)
     assert (key_record(cloud, key).credits, key_record(cloud, key).active) == (1000, 0)
@@ -166,10 +165,10 @@ def test_a_success_that_cannot_be_recorded_still_settles_as_failed_and_refunded(
     circle_image(file_server.root / "still.jpg")
     settle = tasks.settle
 
-    def success_unrecordable(toolkit, events_client, bus, task):
+    def success_unrecordable(toolkit, task):
         if task["outcome"] == "succeeded":
             raise RuntimeError("arn:aws:dynamodb:us-east-1:123456789012:table/jobs is unavailable")
-        return settle(toolkit, events_client, bus, task)
+        return settle(toolkit, task)
 
     monkeypatch.setattr(tasks, "settle", success_unrecordable)
     body = {"image_url": f"{file_server.base_url}/still.jpg", "length": 1, "frame_rate": 15}

@@ -10,7 +10,7 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
@@ -72,10 +72,17 @@ class Job(BaseModel):
         return datetime.fromisoformat(self.created_at)
 
 
+class StateChanges(Protocol):
+    """Where committed status changes go (reelgate.events.JobEvents: the stack's EventBridge bus)."""
+
+    def changed(self, job: Job, old_status: JobStatus | None) -> Any: ...
+
+
 class JobStore:
-    def __init__(self, table: Any, *, ttl_days: int = 30) -> None:
+    def __init__(self, table: Any, *, ttl_days: int = 30, events: StateChanges | None = None) -> None:
         self._table = table
         self._ttl = timedelta(days=ttl_days)
+        self.events = events
 
     def create(self, job: Job) -> Job:
         job.expires_at = int(time.time() + self._ttl.total_seconds())
@@ -86,6 +93,8 @@ class JobStore:
             )
         except ClientError as exc:
             _raise_conflict(exc, f"job {job.job_id} already exists")
+        if self.events:
+            self.events.changed(job, None)
         return job
 
     def get(self, job_id: str) -> Job | None:
@@ -111,11 +120,17 @@ class JobStore:
                 ConditionExpression=f"attribute_exists(job_id) AND {condition}",
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
-                ReturnValues="ALL_NEW",
+                ReturnValues="ALL_OLD",
             )
         except ClientError as exc:
             _raise_conflict(exc, f"job {job_id} cannot move to {to.value}")
-        return Job.model_validate(from_dynamo(result["Attributes"]))
+        old = from_dynamo(result["Attributes"])
+        # The new record is the old one with exactly the values this update set.
+        job = Job.model_validate(old | {"status": to.value, "updated_at": values[":now"]}
+                                 | {name: from_dynamo(to_dynamo(value)) for name, value in fields.items()})
+        if self.events:
+            self.events.changed(job, JobStatus(old["status"]))
+        return job
 
     def revise(self, job_id: str, status: JobStatus, *, where: dict[str, Any] | None = None, **fields: Any) -> Job:
         """Set `fields` on a job that is still `status` and whose dotted attribute paths in `where` hold

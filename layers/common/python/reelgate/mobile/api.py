@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from botocore.exceptions import ClientError
 
 from reelgate import aws, http, multipart
+from reelgate.events import JobEvents
 from reelgate.jobs import JobStore
 from reelgate.mobile.access import Entitlements, Limits
 from reelgate.mobile.apps import AppRegistry
@@ -39,6 +40,11 @@ def _media(s: Settings) -> MediaStore:
                       presign_seconds=s.presign_seconds)
 
 
+def _jobs(s: Settings) -> JobStore:
+    """The job store; every status change it commits goes to the stack's event bus."""
+    return JobStore(aws.table(s.jobs_table), events=JobEvents(aws.client("events"), s.event_bus))
+
+
 @cache
 def mobile() -> MobileApi:
     """The composition root of the API functions."""
@@ -48,7 +54,7 @@ def mobile() -> MobileApi:
         apps=AppRegistry(state),
         entitlements=Entitlements(state, ApphudClient(s.apphud_base_url, timeout=s.apphud_timeout_seconds),
                                   cache_seconds=s.entitlement_cache_seconds),
-        limits=Limits(aws.client("dynamodb"), s.state_table), jobs=JobStore(aws.table(s.jobs_table)),
+        limits=Limits(aws.client("dynamodb"), s.state_table), jobs=_jobs(s),
         media=_media(s), pixverse=lambda: _pixverse(s), sfn=aws.client("stepfunctions"), settings=s,
     )
 
@@ -57,7 +63,7 @@ def mobile() -> MobileApi:
 def generations() -> Generations:
     """The composition root of the flow's task functions."""
     s = get_settings()
-    return Generations(jobs=JobStore(aws.table(s.jobs_table)), limits=Limits(aws.client("dynamodb"), s.state_table),
+    return Generations(jobs=_jobs(s), limits=Limits(aws.client("dynamodb"), s.state_table),
                        media=_media(s), pixverse=lambda: _pixverse(s), events_client=aws.client("events"), settings=s)
 
 

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from reelgate import deadline, events, fetch
+from reelgate import deadline, fetch
 from reelgate.errors import Conflict, NotFound
 from reelgate.flows import failure_message
 from reelgate.jobs import Job, JobStatus, JobStore
@@ -149,10 +149,7 @@ class Generations:
             job = self._job(job.job_id)  # another attempt ended it first; its outcome stands
             self._free(job)
             return
-        try:
-            self._free(job)  # if this fails, the next look at the (terminal) job frees it again
-        finally:
-            events.publish(self._events, self._settings.event_bus, job)
+        self._free(job)  # if this fails, the next look at the (terminal) job frees it again
 
     def _free(self, job: Job) -> None:
         """Release the ended job's slot and, if it says so, give its generation back (both idempotent)."""

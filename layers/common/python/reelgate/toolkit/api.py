@@ -9,6 +9,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 
 from reelgate import aws, http
+from reelgate.events import JobEvents
 from reelgate.jobs import JobStore
 from reelgate.observability import logger
 from reelgate.settings import get_settings
@@ -27,12 +28,13 @@ class Unauthorized(Exception):
 def toolkit() -> Toolkit:
     """The composition root: the toolkit wired to this deployment's tables, bucket and flow."""
     s = get_settings()
+    changes = JobEvents(aws.client("events"), s.event_bus)
     return Toolkit(
-        jobs=JobStore(aws.table(s.jobs_table), ttl_days=s.job_ttl_days),
+        jobs=JobStore(aws.table(s.jobs_table), ttl_days=s.job_ttl_days, events=changes),
         keys=ApiKeys(aws.table(s.state_table)),
         ledger=Ledger(aws.client("dynamodb"), jobs_table=s.jobs_table, state_table=s.state_table,
                       max_queue_length=s.max_queue_length, max_active_per_key=s.toolkit_max_active_jobs_per_key,
-                      job_ttl_days=s.job_ttl_days),
+                      job_ttl_days=s.job_ttl_days, events=changes),
         media=MediaStore(aws.client("s3"), s.media_bucket, public_base_url=s.public_base_url,
                          presign_seconds=s.presign_seconds),
         sfn=aws.client("stepfunctions"),

@@ -23,7 +23,7 @@ from boto3.dynamodb.types import TypeDeserializer
 from reelgate import counters
 from reelgate.dynamo import from_dynamo
 from reelgate.errors import Conflict, InsufficientCredits, QueueFull, ReelgateError
-from reelgate.jobs import Job, JobStatus, now_iso
+from reelgate.jobs import Job, JobStatus, StateChanges, now_iso
 from reelgate.observability import logger
 from reelgate.toolkit.keys import PREFIX, ApiKey
 from reelgate.transact import Transaction
@@ -63,8 +63,10 @@ def _owner_pk(job: Job) -> str:
 
 class Ledger:
     def __init__(self, client: Any, *, jobs_table: str, state_table: str, max_queue_length: int,
-                 max_active_per_key: int = 0, job_ttl_days: int = 30, clock: Any = time.time) -> None:
+                 max_active_per_key: int = 0, job_ttl_days: int = 30, clock: Any = time.time,
+                 events: StateChanges | None = None) -> None:
         self._client = client
+        self.events = events  # told of every job it admits or settles, once committed
         self._jobs = jobs_table
         self._state = state_table
         self.max_queue_length = max_queue_length
@@ -101,6 +103,8 @@ class Ledger:
             raise QueueFull(self.max_queue_length)
         if failed:
             raise Conflict(f"job {job.job_id} already exists")
+        if self.events:
+            self.events.changed(job, None)
 
     def settle(self, job: Job, to: JobStatus, *, refund: int = 0, **fields: Any) -> None:
         """Finish a job, refund a failure and free the slots it holds, atomically; a settled job raises Conflict."""
@@ -130,6 +134,9 @@ class Ledger:
                       names={"#count": "count", "#rev": "rev"}, values={":minus": -1, ":one": 1})
         if finish in tx.commit(self._client):
             raise Conflict(f"job {job.job_id} is already settled")
+        if self.events:
+            settled = job.model_copy(update={"status": to, "updated_at": values[":now"]} | fields)
+            self.events.changed(Job.model_validate(settled.model_dump()), job.status)
 
     def queue_length(self) -> int:
         return counters.read(self._client, self._state, QUEUE_PK)

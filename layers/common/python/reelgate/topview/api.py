@@ -14,6 +14,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 
 from reelgate import aws, http, multipart
 from reelgate.deadline import DeadlineExceeded
+from reelgate.events import JobEvents
 from reelgate.jobs import Job, JobStore
 from reelgate.mobile import api as mobile_api
 from reelgate.mobile.access import Entitlements, Limits, source_ip
@@ -50,6 +51,11 @@ def client(s: Settings) -> TopViewClient:
     )
 
 
+def _jobs(s: Settings) -> JobStore:
+    """The job store; every status change it commits goes to the stack's event bus."""
+    return JobStore(aws.table(s.jobs_table), events=JobEvents(aws.client("events"), s.event_bus))
+
+
 @cache
 def service() -> TopViewService:
     """The composition root of the submit functions."""
@@ -59,7 +65,7 @@ def service() -> TopViewService:
         apps=AppRegistry(state),
         entitlements=Entitlements(state, ApphudClient(s.apphud_base_url, timeout=s.apphud_timeout_seconds),
                                   cache_seconds=s.entitlement_cache_seconds),
-        limits=Limits(aws.client("dynamodb"), s.state_table), jobs=JobStore(aws.table(s.jobs_table)),
+        limits=Limits(aws.client("dynamodb"), s.state_table), jobs=_jobs(s),
         client=lambda: client(s), sfn=aws.client("stepfunctions"), waits=TaskWaits(state), settings=s,
     )
 
@@ -74,7 +80,7 @@ def flow() -> TopViewFlow:
     def app_budget(job: Job) -> int:
         return busy_budget(apps.get(split_owner(job.owner)[0]), s)
 
-    return TopViewFlow(jobs=JobStore(aws.table(s.jobs_table)), limits=Limits(aws.client("dynamodb"), s.state_table),
+    return TopViewFlow(jobs=_jobs(s), limits=Limits(aws.client("dynamodb"), s.state_table),
                        mirror=Mirror(media(s), s), client=lambda: client(s), waits=TaskWaits(state),
                        sfn=aws.client("stepfunctions"), events_client=aws.client("events"), settings=s,
                        app_budget=app_budget)

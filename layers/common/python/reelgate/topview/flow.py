@@ -21,7 +21,6 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from reelgate import events
 from reelgate.errors import Conflict, NotFound
 from reelgate.flows import failure_message
 from reelgate.jobs import Job, JobStatus, JobStore, now_iso
@@ -261,10 +260,7 @@ class TopViewFlow:
             job = self._job(job.job_id)  # another attempt ended it first; its outcome stands
             self._free(job)
             return
-        try:
-            self._free(job)
-        finally:
-            events.publish(self._events, self._settings.event_bus, job)
+        self._free(job)
 
     def _free(self, job: Job) -> None:
         provider = job.provider or {}
