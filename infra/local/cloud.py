@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import secrets
+import signal
 import sys
 import urllib.request
 from dataclasses import dataclass, field
@@ -223,6 +224,7 @@ def main() -> None:
     for key, value in info.items():
         print(f"  {key:<22} {value}", flush=True)
     print("READY " + json.dumps(info), flush=True)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # `kill` stops it as Ctrl-C does: workers too
     try:
         cloud.serve_forever()
     except KeyboardInterrupt:

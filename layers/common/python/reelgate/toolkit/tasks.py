@@ -18,7 +18,7 @@ from reelgate import fetch, media, webhooks
 from reelgate.deadline import DeadlineExceeded
 from reelgate.errors import Conflict, NotFound, ReelgateError
 from reelgate.jobs import Job, JobStatus, now_iso
-from reelgate.media import InputRefused, Limits, MediaError, MediaTimeout
+from reelgate.media import InputRefused, Limits, MediaError, MediaTimeout, gate
 from reelgate.media.limits import check_items, size_text
 from reelgate.media.scratch import scratch_dir
 from reelgate.observability import logger
@@ -60,8 +60,12 @@ def render(toolkit: Toolkit, job_id: str) -> dict[str, Any]:
     try:
         with scratch_dir() as work:
             out = work / "output.mp4"
-            _convert(toolkit, job.kind, job.input, work, out)
+            expected = _convert(toolkit, job.kind, job.input, work, out)
+            gate.check_output(out, expected)  # the output gate: never hand out a file that is not what was asked
             toolkit.media.upload_file(out, key)
+    except gate.OutputMismatch as exc:
+        logger.error("output gate refused the render", extra={"job_id": job_id, "detail": str(exc)})
+        raise JobFailed(str(exc)) from exc
     except InputRefused as exc:
         logger.info("input refused", extra={"job_id": job_id, "reason": str(exc)})
         raise
@@ -79,7 +83,8 @@ def render(toolkit: Toolkit, job_id: str) -> dict[str, Any]:
     return {"output_key": key, "run_time": time.monotonic() - started}
 
 
-def _convert(toolkit: Toolkit, kind: str, request: dict[str, Any], work: Path, out: Path) -> None:
+def _convert(toolkit: Toolkit, kind: str, request: dict[str, Any], work: Path, out: Path) -> gate.Expected:
+    """Render `out`; return what the output gate must find in it."""
     bounds = limits(toolkit.settings)
     max_bytes = min(bounds.max_input_bytes, toolkit.settings.fetch_max_bytes)
     if kind == "toolkit.image_to_video":
@@ -90,15 +95,16 @@ def _convert(toolkit: Toolkit, kind: str, request: dict[str, Any], work: Path, o
         else:
             fetch.fetch_to_file(request["image_url"], image, allowed_types=("image/",), max_bytes=max_bytes)
             label = "image_url"
-        media.render_image_video(image, out, length=float(request.get("length", 5)),
-                                 frame_rate=int(request.get("frame_rate", 30)),
-                                 zoom_speed=float(request.get("zoom_speed", 3)), limits=bounds, label=label)
-        return
+        plan = media.render_image_video(image, out, length=float(request.get("length", 5)),
+                                        frame_rate=int(request.get("frame_rate", 30)),
+                                        zoom_speed=float(request.get("zoom_speed", 3)), limits=bounds, label=label)
+        return gate.for_image_video(plan)
     urls = [item["video_url"] for item in request["video_urls"]]
     check_items(len(urls), bounds)  # before a single byte is downloaded
     inputs = fetch.fetch_all(urls, work / "inputs", max_bytes=max_bytes)
-    media.concatenate([f.path for f in inputs], out, limits=bounds,
-                      labels=[f"video_urls[{index}]" for index in range(len(urls))])
+    way = media.concatenate([f.path for f in inputs], out, limits=bounds,
+                            labels=[f"video_urls[{index}]" for index in range(len(urls))])
+    return gate.for_concatenation([media.probe(f.path) for f in inputs], way)
 
 
 def _download_failure(exc: fetch.FetchError, settings: Settings) -> ReelgateError:
