@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import httpx
 import pytest
 from moto import mock_aws
 
@@ -47,6 +48,7 @@ def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
             for key, value in env.items():
                 monkeypatch.setenv(key, value)
             monkeypatch.setenv("REELGATE_WEBHOOK_BACKOFF_SECONDS", "0.01")
+            monkeypatch.setenv("REELGATE_WEBHOOK_SCHEDULE", "0,1,1,1,1,1,1,1")  # the flow's Wait states, compressed
             _reset_caches()
             yield Cloud(env=env, session=boto3.Session())
         finally:
@@ -104,3 +106,11 @@ def topview_sim() -> Iterator[Any]:
     simulator.start()
     yield simulator
     simulator.stop()
+
+
+@pytest.fixture
+def topview_control(topview_sim: Any) -> Iterator[httpx.Client]:
+    """An HTTP client of the TopView simulator's control endpoints (/_sim/...), after a reset."""
+    with httpx.Client(base_url=topview_sim.base_url) as client:
+        client.post("/_sim/reset").raise_for_status()
+        yield client

@@ -18,34 +18,28 @@ PNG = b"\x89PNG\r\n\x1a\n fake image bytes"
 
 
 @pytest.fixture
-def control(topview_sim: TopViewSimulator) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=topview_sim.base_url) as client:
-        client.post("/_sim/reset").raise_for_status()
-        yield client
-
-
-@pytest.fixture
 def sleeps() -> list[float]:
     return []
 
 
 @pytest.fixture
-def client(topview_sim: TopViewSimulator, control: httpx.Client, sleeps: list[float]) -> Iterator[TopViewClient]:
+def client(topview_sim: TopViewSimulator, topview_control: httpx.Client,
+           sleeps: list[float]) -> Iterator[TopViewClient]:
     with TopViewClient(topview_sim.base_url, UID, KEY, timeout=5.0, retry_base_seconds=0.01, check_interval_seconds=0.0,
                        min_attempt_seconds=0.1, sleep=sleeps.append) as topview:
         yield topview
 
 
-def scenario(control: httpx.Client, **knobs: Any) -> None:
-    control.post("/_sim/scenario", json=knobs).raise_for_status()
+def scenario(topview_control: httpx.Client, **knobs: Any) -> None:
+    topview_control.post("/_sim/scenario", json=knobs).raise_for_status()
 
 
-def sim_state(control: httpx.Client) -> dict[str, Any]:
-    return control.get("/_sim/state").json()
+def sim_state(topview_control: httpx.Client) -> dict[str, Any]:
+    return topview_control.get("/_sim/state").json()
 
 
-def calls(control: httpx.Client, endpoint: str) -> list[dict[str, Any]]:
-    return [c for c in sim_state(control)["calls"] if c["endpoint"] == endpoint]
+def calls(topview_control: httpx.Client, endpoint: str) -> list[dict[str, Any]]:
+    return [c for c in sim_state(topview_control)["calls"] if c["endpoint"] == endpoint]
 
 
 def poll(client: TopViewClient, family: Family, task_id: str, **options: Any) -> list[str]:
@@ -69,26 +63,27 @@ def fetch(url: str | None) -> httpx.Response:
 # --- uploads ---
 
 
-def test_upload_returns_a_checked_file_id(client: TopViewClient, control: httpx.Client) -> None:
-    scenario(control, check_false_polls=2)  # S3 lag: the check says false twice after the PUT
+def test_upload_returns_a_checked_file_id(client: TopViewClient, topview_control: httpx.Client) -> None:
+    scenario(topview_control, check_false_polls=2)  # S3 lag: the check says false twice after the PUT
     file_id = client.upload(PNG, "image/png")
-    state = sim_state(control)
+    state = sim_state(topview_control)
     assert state["uploads"] == [{"file_id": file_id, "uid": UID, "format": "png", "uploaded": True,
                                  "size": len(PNG), "content_type": "image/png"}]
-    put = calls(control, "upload/put")[0]
+    put = calls(topview_control, "upload/put")[0]
     assert "authorization" not in put["headers"] and "topview-uid" not in put["headers"]
-    assert len(calls(control, "upload/check")) == 3
+    assert len(calls(topview_control, "upload/check")) == 3
 
 
-def test_a_refused_upload_url_is_replaced(client: TopViewClient, control: httpx.Client) -> None:
-    scenario(control, fail_next={"endpoint": "upload/put", "http_status": 403, "message": "Request has expired"})
+def test_a_refused_upload_url_is_replaced(client: TopViewClient, topview_control: httpx.Client) -> None:
+    scenario(topview_control,
+             fail_next={"endpoint": "upload/put", "http_status": 403, "message": "Request has expired"})
     file_id = client.upload(PNG, "image/png")
-    assert len(calls(control, "upload/credential")) == 2 and len(calls(control, "upload/put")) == 2
-    assert [u["uploaded"] for u in sim_state(control)["uploads"] if u["file_id"] == file_id] == [True]
+    assert len(calls(topview_control, "upload/credential")) == 2 and len(calls(topview_control, "upload/put")) == 2
+    assert [u["uploaded"] for u in sim_state(topview_control)["uploads"] if u["file_id"] == file_id] == [True]
 
 
-def test_expired_upload_urls_fail_the_upload(client: TopViewClient, control: httpx.Client) -> None:
-    scenario(control, upload_url_ttl_seconds=0.0)
+def test_expired_upload_urls_fail_the_upload(client: TopViewClient, topview_control: httpx.Client) -> None:
+    scenario(topview_control, upload_url_ttl_seconds=0.0)
     with pytest.raises(TopViewError) as caught:
         client.upload(PNG, "image/png")
     assert (caught.value.code, caught.value.upstream_status) == (UPLOAD_FAILED, 403)
@@ -103,7 +98,7 @@ def test_unsupported_format_is_4000(client: TopViewClient) -> None:
 # --- every family: submit → query → success ---
 
 
-def test_product_avatar_chain(client: TopViewClient, control: httpx.Client) -> None:
+def test_product_avatar_chain(client: TopViewClient, topview_control: httpx.Client) -> None:
     product = client.upload(PNG, "image/png")
     replace = client.submit_product_replace(product_image_file_id=product, image_edit_prompt="hold the mug",
                                             avatar_id="sim-product-avatar-1", product_size="3")
@@ -118,8 +113,8 @@ def test_product_avatar_chain(client: TopViewClient, control: httpx.Client) -> N
     assert done.succeeded and fetch(done.video_url).content[4:8] == b"ftyp"
 
 
-def test_marketing_video_preview_then_export(client: TopViewClient, control: httpx.Client) -> None:
-    scenario(control, m2v_preview_count=3, m2v_duration_ms=31_500)
+def test_marketing_video_preview_then_export(client: TopViewClient, topview_control: httpx.Client) -> None:
+    scenario(topview_control, m2v_preview_count=3, m2v_duration_ms=31_500)
     files = [client.upload(PNG, "image/png"), client.upload(b"\x00\x00\x00\x18ftypmp42", "video/mp4")]
     preview = client.submit_m2v(file_ids=files, product_name="Mug", product_description="A mug",
                                 aspect_ratio="9:16", video_length_type=2)
@@ -133,8 +128,8 @@ def test_marketing_video_preview_then_export(client: TopViewClient, control: htt
     assert exported.video_url and "export-2.mp4" in exported.video_url and fetch(exported.video_url)
 
 
-def test_export_answering_its_own_task_id(client: TopViewClient, control: httpx.Client) -> None:
-    scenario(control, export_task_id="new", polls_until_done=0)
+def test_export_answering_its_own_task_id(client: TopViewClient, topview_control: httpx.Client) -> None:
+    scenario(topview_control, export_task_id="new", polls_until_done=0)
     preview = client.submit_m2v(product_link="https://shop.test/mug")
     poll(client, Family.M2V, preview.task_id)
     export = client.export_m2v(preview.task_id)
@@ -148,14 +143,14 @@ def test_video_avatar(client: TopViewClient) -> None:
     assert fetch(client.query(Family.VIDEO_AVATAR, task.task_id).video_url).content[4:8] == b"ftyp"
 
 
-def test_common_image2video(client: TopViewClient, control: httpx.Client) -> None:
+def test_common_image2video(client: TopViewClient, topview_control: httpx.Client) -> None:
     image = client.upload(PNG, "image/png")
     task = client.submit_image2video(image_file_id=image, prompt="zoom in", duration=10, mode="pro",
                                      generating_count=2)
     poll(client, Family.IMAGE2VIDEO, task.task_id)
     result = client.query(Family.IMAGE2VIDEO, task.task_id)
     assert len(result.video_urls) == 2 and result.cost_credit == 1.0 and fetch(result.video_url)
-    assert sim_state(control)["balance"] == 10_000 - 1.0
+    assert sim_state(topview_control)["balance"] == 10_000 - 1.0
 
 
 def test_common_text2video(client: TopViewClient) -> None:
@@ -172,12 +167,12 @@ def test_common_text2image(client: TopViewClient) -> None:
     assert fetch(result.image_url).content[:2] == b"\xff\xd8"  # JPEG
 
 
-def test_a_failing_task_ends_fail_without_a_charge(client: TopViewClient, control: httpx.Client) -> None:
-    scenario(control, final_status="fail", fail_message="Generation failed: no product found")
+def test_a_failing_task_ends_fail_without_a_charge(client: TopViewClient, topview_control: httpx.Client) -> None:
+    scenario(topview_control, final_status="fail", fail_message="Generation failed: no product found")
     task = client.submit_text2video(prompt="a fox")
     assert poll(client, Family.TEXT2VIDEO, task.task_id)[-1] == "fail"
     result = client.query(Family.TEXT2VIDEO, task.task_id)
-    assert result.error == "Generation failed: no product found" and sim_state(control)["balance"] == 10_000
+    assert result.error == "Generation failed: no product found" and sim_state(topview_control)["balance"] == 10_000
 
 
 # --- the error table, one row at a time ---
@@ -188,25 +183,25 @@ def test_a_failing_task_ends_fail_without_a_charge(client: TopViewClient, contro
     ("4007", 429), ("4100", 402), ("5000", 502), ("5001", 502), ("5003", 503), ("5004", 502), ("5005", 502),
     ("6001", 403), ("4999", 502),
 ])
-def test_each_code_on_demand(client: TopViewClient, control: httpx.Client, code: str, status: int) -> None:
+def test_each_code_on_demand(client: TopViewClient, topview_control: httpx.Client, code: str, status: int) -> None:
     with pytest.raises(TopViewError) as caught:
         client.submit_text2video(prompt=f"a fox sim-error:{code}")
     assert (caught.value.code, caught.value.status) == (code, status)
     assert caught.value.body() == {"code": int(code), "message": caught.value.message, "video_id": None}
-    assert sim_state(control)["tasks"] == []  # refusals create no task
+    assert sim_state(topview_control)["tasks"] == []  # refusals create no task
     assert is_unavailable(caught.value) is (status >= 500)
 
 
 @pytest.mark.parametrize(("code", "http"), [("4000", 400), ("4100", 402), ("6001", 403), ("5003", 503)])
-def test_codes_over_non_2xx(client: TopViewClient, control: httpx.Client, code: str, http: int) -> None:
-    scenario(control, error_http_mode="status", fail_next={"code": code, "times": 10,
+def test_codes_over_non_2xx(client: TopViewClient, topview_control: httpx.Client, code: str, http: int) -> None:
+    scenario(topview_control, error_http_mode="status", fail_next={"code": code, "times": 10,
                                                            "endpoint": "common_task/text2image/task/submit"})
     with pytest.raises(TopViewError) as caught:
         client.submit_text2image(prompt="a mug")
     assert (caught.value.code, caught.value.upstream_status) == (code, http)
 
 
-def test_natural_refusals(topview_sim: TopViewSimulator, client: TopViewClient, control: httpx.Client) -> None:
+def test_natural_refusals(topview_sim: TopViewSimulator, client: TopViewClient, topview_control: httpx.Client) -> None:
     refusals = {
         "4003": lambda: client.submit_product_replace(product_image_file_id="", image_edit_prompt="x", avatar_id="a"),
         "4000": lambda: client.submit_image2video(image_file_id=client.upload(PNG, "image/png"), duration=7),
@@ -216,7 +211,7 @@ def test_natural_refusals(topview_sim: TopViewSimulator, client: TopViewClient, 
         with pytest.raises(TopViewError) as caught:
             call()
         assert caught.value.code == code
-    scenario(control, balance=0.5)
+    scenario(topview_control, balance=0.5)
     with pytest.raises(TopViewError) as broke:
         client.submit_text2video(prompt="a fox")
     assert broke.value.code == "4100"
@@ -225,27 +220,28 @@ def test_natural_refusals(topview_sim: TopViewSimulator, client: TopViewClient, 
     assert (denied.value.code, denied.value.status) == ("4002", 401)
 
 
-def test_5003_is_retried_then_succeeds(client: TopViewClient, control: httpx.Client, sleeps: list[float]) -> None:
-    scenario(control, fail_next={"code": "5003", "times": 2, "endpoint": "common_task/text2video/task/submit"})
+def test_5003_is_retried_then_succeeds(client: TopViewClient, topview_control: httpx.Client,
+                                       sleeps: list[float]) -> None:
+    scenario(topview_control, fail_next={"code": "5003", "times": 2, "endpoint": "common_task/text2video/task/submit"})
     task = client.submit_text2video(prompt="a fox")
-    assert len(calls(control, "common_task/text2video/task/submit")) == 3 and len(sleeps) == 2
-    assert [t["id"] for t in sim_state(control)["tasks"]] == [task.task_id]
+    assert len(calls(topview_control, "common_task/text2video/task/submit")) == 3 and len(sleeps) == 2
+    assert [t["id"] for t in sim_state(topview_control)["tasks"]] == [task.task_id]
 
 
-def test_a_gateway_page_on_a_query_is_retried(client: TopViewClient, control: httpx.Client) -> None:
+def test_a_gateway_page_on_a_query_is_retried(client: TopViewClient, topview_control: httpx.Client) -> None:
     task = client.submit_text2video(prompt="a fox")
-    scenario(control, fail_next={"raw": "<html>502 Bad Gateway</html>", "http_status": 502,
+    scenario(topview_control, fail_next={"raw": "<html>502 Bad Gateway</html>", "http_status": 502,
                                  "endpoint": "common_task/text2video/task/query"})
     assert client.query(Family.TEXT2VIDEO, task.task_id).status == "init"
 
 
-def test_4007_is_surfaced_then_the_resubmit_succeeds(client: TopViewClient, control: httpx.Client,
+def test_4007_is_surfaced_then_the_resubmit_succeeds(client: TopViewClient, topview_control: httpx.Client,
                                                      sleeps: list[float]) -> None:
-    scenario(control, max_unfinished_tasks=1)
+    scenario(topview_control, max_unfinished_tasks=1)
     first = client.submit_text2video(prompt="first")
     with pytest.raises(UnfinishedTask) as caught:
         client.submit_text2video(prompt="second")
     assert caught.value.status == 429 and sleeps == []
-    assert len(calls(control, "common_task/text2video/task/submit")) == 2  # no retry loop
+    assert len(calls(topview_control, "common_task/text2video/task/submit")) == 2  # no retry loop
     poll(client, Family.TEXT2VIDEO, first.task_id)
     assert client.submit_text2video(prompt="second").task_id

@@ -4,7 +4,6 @@ and the quota rule."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -41,14 +40,7 @@ class Nothing:
 
 
 @pytest.fixture
-def control(topview_sim: TopViewSimulator) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=topview_sim.base_url) as client:
-        client.post("/_sim/reset").raise_for_status()
-        yield client
-
-
-@pytest.fixture
-def parts(cloud, topview_sim: TopViewSimulator, control: httpx.Client,
+def parts(cloud, topview_sim: TopViewSimulator, topview_control: httpx.Client,
           monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     from reelgate.settings import get_settings
 
@@ -66,7 +58,7 @@ def parts(cloud, topview_sim: TopViewSimulator, control: httpx.Client,
         waits=TaskWaits(cloud.session.resource("dynamodb").Table("state")), sfn=Nothing(), events_client=Nothing(),
         settings=settings,
     )
-    return {"flow": flow, "jobs": jobs, "limits": limits, "control": control, "base": topview_sim.base_url}
+    return {"flow": flow, "jobs": jobs, "limits": limits, "control": topview_control, "base": topview_sim.base_url}
 
 
 def submitted_text2video(parts: dict[str, Any], *, status: JobStatus = JobStatus.RUNNING, age: float = 0,
