@@ -38,7 +38,7 @@ SETTING_GROUPS: dict[registry.SettingGroup, tuple[str, ...]] = {
                 "toolkit_max_active_jobs_per_key", "toolkit_max_video_urls", "toolkit_refund_refused_input",
                 "toolkit_stale_job_seconds"),
     "fetch": ("url_allowlist", "fetch_timeout_seconds", "fetch_max_bytes", "fetch_max_redirects"),
-    "webhooks": ("webhook_attempts", "webhook_backoff_seconds", "webhook_timeout_seconds"),
+    "webhooks": ("webhook_attempts", "webhook_backoff_seconds", "webhook_timeout_seconds", "webhook_schedule"),
     "media": ("ffmpeg_dir", "ffmpeg_max_seconds", "ffmpeg_reserve_seconds", "toolkit_max_input_bytes",
               "toolkit_max_total_input_bytes", "toolkit_max_duration_seconds", "toolkit_max_video_pixels",
               "toolkit_max_image_pixels", "toolkit_refund_refused_input"),

@@ -1,4 +1,4 @@
-"""Flow task: deliver the job's signed webhook, with retries; the outcome is recorded on the job."""
+"""Flow task: one attempt to deliver the job's signed webhook (the flow waits between attempts); recorded on the job."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from reelgate.toolkit import api, tasks
 
 
 def notify(event: dict[str, Any]) -> dict[str, Any]:
-    return tasks.notify(api.toolkit(), event["job_id"])
+    return tasks.notify(api.toolkit(), event["job_id"], int(event.get("attempt") or 1))
 
 
 handler = task_entry(notify)

@@ -103,6 +103,8 @@ class Environment:
 
     @property
     def alive(self) -> bool:
+        if self.killed:  # SIGKILL is delivered asynchronously: a killed environment may not be gone yet
+            return False
         try:
             os.kill(self.pid, 0)  # the zygote reaps its children, so a dead one is gone at once
         except ProcessLookupError:

@@ -39,10 +39,7 @@ def _child(request: dict[str, Any]) -> None:
     sys.path[:] = [request["cwd"], *layers, *site]  # the task root and layers, as on Lambda; not this repository
     from awslambdaric import __main__ as ric
 
-    try:
-        ric.main(["awslambdaric", request["handler"]])
-    finally:
-        os._exit(1)
+    ric.main(["awslambdaric", request["handler"]])
 
 
 def main() -> None:
@@ -53,7 +50,10 @@ def main() -> None:
         request = json.loads(line)
         pid = os.fork()
         if pid == 0:
-            _child(request)
+            try:
+                _child(request)
+            finally:  # a child never returns to this loop, whatever happened
+                os._exit(1)
         sys.stdout.write(f"{pid}\n")
         sys.stdout.flush()
 

@@ -96,7 +96,7 @@ def test_with_a_webhook_the_job_answers_202_then_posts_a_signed_envelope(cloud, 
     status, accepted = reply(invoke("toolkit_concatenate", event("toolkit_concatenate", body,
                                                                  headers={"x-api-key": KEY})))
     assert status == 202 and accepted["message"] == "processing"
-    job = _wait(cloud, accepted["job_id"], lambda j: "notification" in j)
+    job = _wait(cloud, accepted["job_id"], lambda j: (j.get("notification") or {}).get("delivered"))
     server.shutdown()
 
     assert job["notification"]["delivered"] is True and job["notification"]["attempts"] == 2

@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     webhook_attempts: int = Field(5, ge=1, le=20)
     webhook_backoff_seconds: float = Field(1.0, ge=0)
     webhook_timeout_seconds: float = Field(10.0, gt=0)
+    # Standard Webhooks schedule (seconds before each attempt: immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h,
+    # 10 h); the toolkit flow waits between attempts, each attempt is its own notify invocation.
+    webhook_schedule: str = Field("0,5,300,1800,7200,18000,36000,36000", pattern=r"^\s*\d+(\s*,\s*\d+)*\s*$")
 
     # --- Toolkit limits (bounded work; docs/decisions.md "Toolkit money and bounded work") ---
     # Unfinished (queued or running) jobs one API key may have; more answer 429. 0 = no cap.
@@ -62,8 +65,9 @@ class Settings(BaseSettings):
     # ...and never runs longer than this, also outside Lambda (no deadline).
     ffmpeg_max_seconds: float = Field(870.0, gt=0)
     # `queue recount` settles an unfinished toolkit job older than this as failed (and refunds it); it
-    # must exceed the toolkit flow's TimeoutSeconds (3600) so a job whose flow still runs is never touched.
-    toolkit_stale_job_seconds: int = Field(4200, ge=60)
+    # must exceed the toolkit flow's TimeoutSeconds (108000: the webhook schedule runs in the flow) so a
+    # job whose flow still runs is never touched.
+    toolkit_stale_job_seconds: int = Field(115200, ge=60)
 
     # --- Safe fetcher ---
     url_allowlist: str = ""  # comma-separated host:port exempt from the address checks (dev/tests only)

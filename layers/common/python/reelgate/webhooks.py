@@ -39,6 +39,12 @@ class Delivery:
     attempts: int
     status: int | None
     error: str | None
+    retryable: bool = True  # False: another attempt would fail the same way (refused URL, bad secret)
+
+
+def schedule(text: str) -> list[int]:
+    """Seconds to wait before each attempt ("0,5,300,..."): the first entry is the first attempt's."""
+    return [int(part) for part in text.split(",")]
 
 
 def new_secret() -> str:
@@ -95,7 +101,7 @@ def deliver(
     try:
         signer = Webhook(secret)
     except (EmptyWebhookSecretError, binascii.Error, ValueError) as exc:
-        return _failed(url, msg_id, Delivery(False, 0, None, f"invalid webhook secret: {exc}"))
+        return _failed(url, msg_id, Delivery(False, 0, None, f"invalid webhook secret: {exc}", retryable=False))
     status: int | None = None
     error: str | None = None
     for attempt in range(1, total + 1):
@@ -111,7 +117,7 @@ def deliver(
             return Delivery(True, attempt, status, None)
         logger.warning("webhook %s attempt %d failed: %s", msg_id, attempt, error)
         if not retry:
-            return _failed(url, msg_id, Delivery(False, attempt, status, error))
+            return _failed(url, msg_id, Delivery(False, attempt, status, error, retryable=False))
     return _failed(url, msg_id, Delivery(False, total, status, error))
 
 

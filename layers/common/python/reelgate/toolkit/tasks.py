@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -157,16 +157,26 @@ def _timings(job: Job, finished: datetime, run_time: float) -> dict[str, float]:
             "total_time": (finished - job.created).total_seconds()}
 
 
-def notify(toolkit: Toolkit, job_id: str) -> dict[str, Any]:
-    """POST the signed envelope to the job's webhook; the outcome is recorded, never raised."""
+def notify(toolkit: Toolkit, job_id: str, attempt: int = 1) -> dict[str, Any]:
+    """One attempt to POST the signed envelope; the flow waits out the schedule between attempts.
+
+    The delivery state is recorded on the job after every attempt; never raises for delivery. Answers
+    {"done", "wait" (seconds before the next attempt), "attempt" (its number)} for the flow.
+    """
     job = _job(toolkit, job_id)
     key = toolkit.keys.get(job.owner.removeprefix("key#"))
+    plan = webhooks.schedule(toolkit.settings.webhook_schedule)
     delivery = webhooks.deliver(job.input["webhook_url"], toolkit.job_envelope(job), secret=key.webhook_secret,
-                                msg_id=f"msg_{job.job_id}")
-    record = {"delivered": delivery.delivered, "attempts": delivery.attempts, "status": delivery.status,
-              "error": delivery.error, "at": now_iso()}
+                                msg_id=f"msg_{job.job_id}", attempts=1)
+    now = datetime.now(UTC)
+    again = not delivery.delivered and delivery.retryable and attempt < len(plan)
+    wait = plan[attempt] if again else 0
+    record = {"delivered": delivery.delivered, "attempts": attempt, "status": delivery.status,
+              "error": delivery.error, "at": now.isoformat(),
+              "next_attempt_at": (now + timedelta(seconds=wait)).isoformat() if again else None,
+              "delivered_at": now.isoformat() if delivery.delivered else None}
     toolkit.jobs.annotate(job_id, notification=record)
-    return record
+    return {"done": not again, "wait": wait, "attempt": attempt + 1}
 
 
 def _job(toolkit: Toolkit, job_id: str) -> Job:
