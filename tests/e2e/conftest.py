@@ -144,8 +144,12 @@ def running_cloud(log_dir: Path, **config: str) -> Iterator[tuple[dict[str, Any]
     try:
         yield _ready(process, log), env
     finally:
-        process.terminate()
-        process.wait(10)
+        process.terminate()  # the cloud stops its Lambda environments first
+        try:
+            process.wait(60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
 
 
 def admin_environment(env: dict[str, str], info: dict[str, Any]) -> dict[str, str]:

@@ -18,18 +18,17 @@ from tests.helpers import event, reply
 from tests.integration.conftest import _reset_caches
 
 KEY = "rg_outage_key"
-OUTAGE_SECONDS = 2.5
+OUTAGE_ATTEMPTS = 3
 
 
 class _Receiver(BaseHTTPRequestHandler):
     received: list[tuple[float, dict[str, str], bytes]] = []
-    up_at = 0.0
+    down_for = 0  # answers 503 to this many requests, then 204
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
-        now = time.monotonic()
-        type(self).received.append((now, {k.lower(): v for k, v in self.headers.items()}, body))
-        self.send_response(204 if now >= type(self).up_at else 503)
+        type(self).received.append((time.monotonic(), {k.lower(): v for k, v in self.headers.items()}, body))
+        self.send_response(503 if len(type(self).received) <= type(self).down_for else 204)
         self.end_headers()
 
     def log_message(self, *args: Any) -> None:
@@ -59,9 +58,9 @@ def _history(cloud, job_id: str) -> list[dict[str, Any]]:
 
 def test_a_receiver_down_longer_than_one_invocation_still_gets_the_signed_webhook(cloud, file_server,
                                                                                  receiver) -> None:
-    # Given a receiver that answers 503 for the first 2.5 s, and a schedule compressed to 1 s waits
+    # Given a receiver down for three attempts (each one a notify invocation), and 1 s waits between attempts
     key = ApiKeys(aws.table(cloud.env["REELGATE_STATE_TABLE"])).create("out", credits=100, plaintext=KEY)[1]
-    _Receiver.up_at = time.monotonic() + OUTAGE_SECONDS
+    _Receiver.down_for = OUTAGE_ATTEMPTS
     body = {"video_urls": [{"video_url": f"{file_server.base_url}/missing.mp4"}], "webhook_url": receiver}
 
     # When a job with a webhook ends
@@ -75,7 +74,8 @@ def test_a_receiver_down_longer_than_one_invocation_still_gets_the_signed_webhoo
 
     # Then every attempt was its own notify invocation, the flow waiting between them
     attempts = len(_Receiver.received)
-    assert attempts >= 3 and _Receiver.received[-1][0] - _Receiver.received[0][0] >= OUTAGE_SECONDS - 0.5
+    assert attempts == OUTAGE_ATTEMPTS + 1
+    assert _Receiver.received[-1][0] - _Receiver.received[0][0] >= OUTAGE_ATTEMPTS - 0.5  # the flow's 1 s waits
     history = _history(cloud, accepted["job_id"])
     waits = [e for e in history if e["type"] == "WaitStateEntered"]
     notifies = [e for e in history
@@ -98,7 +98,7 @@ def test_while_retrying_the_status_answer_names_the_next_attempt(cloud, file_ser
     monkeypatch.setenv("REELGATE_WEBHOOK_SCHEDULE", "0,30")
     _reset_caches()
     ApiKeys(aws.table(cloud.env["REELGATE_STATE_TABLE"])).create("out", credits=100, plaintext=KEY)
-    _Receiver.up_at = time.monotonic() + 3600
+    _Receiver.down_for = 1000
     body = {"video_urls": [{"video_url": f"{file_server.base_url}/missing.mp4"}], "webhook_url": receiver}
     _, accepted = reply(invoke("toolkit_concatenate", event("toolkit_concatenate", body, headers={"x-api-key": KEY})))
     ends = time.monotonic() + 30
