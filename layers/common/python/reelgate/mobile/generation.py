@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from reelgate import deadline, fetch
-from reelgate.errors import Conflict, NotFound
+from reelgate.errors import Conflict
 from reelgate.flows import failure_message
 from reelgate.jobs import Job, JobStatus, JobStore
 from reelgate.mobile.access import Limits
 from reelgate.mobile.service import video_key
-from reelgate.mobile.slots import split_owner
+from reelgate.mobile.slots import Endings
 from reelgate.observability import logger
 from reelgate.providers.pixverse import PixverseClient, PixverseError, VideoResult
 from reelgate.settings import Settings
@@ -44,6 +44,7 @@ class Generations:
                  events_client: Any, settings: Settings, sleep: Callable[[float], None] = time.sleep) -> None:
         self.jobs, self.limits, self.media, self._pixverse = jobs, limits, media, pixverse
         self._events, self._settings, self._sleep = events_client, settings, sleep
+        self.endings = Endings(jobs=jobs, limits=limits)
 
     def next_wait(self, polls: int) -> int:
         s = self._settings
@@ -55,11 +56,11 @@ class Generations:
         `video_id` is Pixverse's id from the flow's input: a job still `submitting` adopts it (the
         submission's own write of it failed)."""
         done = {"job_id": job_id, "done": True, "video_id": video_id}
-        job = self._job(job_id)
+        job = self.endings.job(job_id)
         if job.status is JobStatus.SUBMITTING:
             job = self._adopt(job, video_id)
         if job.status.terminal:
-            self._free(job)
+            self.endings.free(job)
             return done
         try:
             with self._pixverse() as pixverse:
@@ -70,7 +71,7 @@ class Generations:
         if result is not None and result.terminal and self._finish(job, result):
             return done
         if self._past_deadline(job):
-            self._end(job, JobStatus.FAILED, ours=True, error="the provider did not finish before the deadline")
+            self.endings.end(job, JobStatus.FAILED, ours=True, error="the provider did not finish before the deadline")
             return done
         return {"job_id": job_id, "done": False, "polls": polls + 1, "wait": self.next_wait(polls + 1),
                 "video_id": video_id}
@@ -78,28 +79,29 @@ class Generations:
     def fail(self, job_id: str, error: dict[str, Any]) -> None:
         """The flow's catch path: an unexpected failure still ends the job and frees the slot; a job that
         already ended (its slot release is what failed) gets the release again."""
-        job = self._job(job_id)
+        job = self.endings.job(job_id)
         if job.status.terminal:
-            self._free(job)
+            self.endings.free(job)
         else:
-            self._end(job, JobStatus.FAILED, ours=True, error=f"the generation failed: {failure_message(error)}")
+            self.endings.end(job, JobStatus.FAILED, ours=True, error=f"the generation failed: {failure_message(error)}")
 
     def _adopt(self, job: Job, video_id: str | None) -> Job:
         if not video_id:
             # Flows are started only once Pixverse accepted, with its id; without one nothing can be followed.
-            self._end(job, JobStatus.FAILED, ours=True, error="the submission did not complete")
-            return self._job(job.job_id)
+            self.endings.end(job, JobStatus.FAILED, ours=True, error="the submission did not complete")
+            return self.endings.job(job.job_id)
         try:
             return self.jobs.transition(job.job_id, JobStatus.RUNNING,
                                         provider=(job.provider or {}) | {"video_id": str(video_id)})
         except Conflict:
-            return self._job(job.job_id)  # the submission recorded it after all, or the job ended
+            return self.endings.job(job.job_id)  # the submission recorded it after all, or the job ended
 
     def _finish(self, job: Job, result: VideoResult) -> bool:
         """Record a finished generation; False when its video could not be copied yet (look again)."""
         if not result.succeeded:
-            self._end(job, JobStatus.FAILED, ours=False, error=FAILED_STATUSES.get(result.status, "generation failed"),
-                      output={"provider_status": int(result.status)})
+            self.endings.end(job, JobStatus.FAILED, ours=False,
+                             error=FAILED_STATUSES.get(result.status, "generation failed"),
+                             output={"provider_status": int(result.status)})
             return True
         if not result.url:
             raise ValueError(f"Pixverse reported video {result.id} finished without a URL")
@@ -111,10 +113,11 @@ class Generations:
                 if not exc.permanent and not self._past_deadline(job):
                     logger.warning("mirror failed; will try again at the next look", extra={"job_id": job.job_id})
                     return False
-                self._end(job, JobStatus.FAILED, ours=True, error=f"the finished video could not be copied: {exc}")
+                self.endings.end(job, JobStatus.FAILED, ours=True,
+                                 error=f"the finished video could not be copied: {exc}")
                 return True
             self.media.upload_file(mirrored.path, key)
-        self._end(job, JobStatus.SUCCEEDED, ours=False, output={"video_key": key, "size": mirrored.size})
+        self.endings.end(job, JobStatus.SUCCEEDED, ours=False, output={"video_key": key, "size": mirrored.size})
         return True
 
     def _mirror(self, url: str, dest: Path) -> fetch.Fetched:
@@ -138,30 +141,3 @@ class Generations:
 
     def _past_deadline(self, job: Job) -> bool:
         return (datetime.now(UTC) - job.created).total_seconds() > self._settings.generation_deadline_seconds
-
-    def _end(self, job: Job, to: JobStatus, *, ours: bool, **fields: Any) -> None:
-        """End the job; `ours`: the failure is Reelgate's, so the month's generation is given back."""
-        if to is JobStatus.FAILED:
-            fields["output"] = (fields.get("output") or {}) | {"quota_returned": ours}
-        try:
-            job = self.jobs.transition(job.job_id, to, **fields)
-        except Conflict:
-            job = self._job(job.job_id)  # another attempt ended it first; its outcome stands
-            self._free(job)
-            return
-        self._free(job)  # if this fails, the next look at the (terminal) job frees it again
-
-    def _free(self, job: Job) -> None:
-        """Release the ended job's slot and, if it says so, give its generation back (both idempotent)."""
-        provider = job.provider or {}
-        bundle_id, user_id = split_owner(job.owner)
-        if "slot" in provider:
-            self.limits.release(bundle_id, user_id, int(provider["slot"]), job.job_id)
-        if job.status is JobStatus.FAILED and (job.output or {}).get("quota_returned") and "month" in provider:
-            self.limits.return_quota(bundle_id, user_id, str(provider["month"]), job.job_id)
-
-    def _job(self, job_id: str) -> Job:
-        job = self.jobs.get(job_id)
-        if job is None:
-            raise NotFound(f"job {job_id} not found")
-        return job

@@ -4,13 +4,16 @@
 `Submissions` is the submit side: the caller's entitled app, a slot (a short lease) and the month's
 generation reserved with the job recorded `submitting`, the slot handed to the flow once the flow
 follows the job, and everything given back when the submission does not become a followed job.
+
+`Endings` is the flows' side: a job ends once; every ended job frees its slot, and gives its month back
+when the failure was ours, and every later look at an ended job repeats both (they are idempotent).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from reelgate.errors import Conflict
+from reelgate.errors import Conflict, NotFound
 from reelgate.jobs import Job, JobStatus, JobStore
 from reelgate.mobile.access import Entitlements, Limits, Reservation
 from reelgate.mobile.apps import App, AppRegistry
@@ -92,3 +95,36 @@ class Submissions:
             pass
         except Exception:
             logger.exception("could not end an abandoned submission", extra={"job_id": job_id})
+
+
+class Endings:
+    def __init__(self, *, jobs: JobStore, limits: Limits) -> None:
+        self.jobs, self.limits = jobs, limits
+
+    def job(self, job_id: str) -> Job:
+        job = self.jobs.get(job_id)
+        if job is None:
+            raise NotFound(f"job {job_id} not found")
+        return job
+
+    def end(self, job: Job, to: JobStatus, *, ours: bool, **fields: Any) -> None:
+        """End the job; `ours`: the failure is not the provider's verdict on it, so the month's generation
+        is given back. A failed job keeps the output it had unless `fields` brings one."""
+        if to is JobStatus.FAILED:
+            fields["output"] = (fields.get("output") or job.output or {}) | {"quota_returned": ours}
+        try:
+            job = self.jobs.transition(job.job_id, to, **fields)
+        except Conflict:
+            job = self.job(job.job_id)  # another attempt ended it first; its outcome stands
+            self.free(job)
+            return
+        self.free(job)  # if this fails, the next look at the (terminal) job frees it again
+
+    def free(self, job: Job) -> None:
+        """Release the ended job's slot and, if it says so, give its generation back (both idempotent)."""
+        provider = job.provider or {}
+        bundle_id, user_id = split_owner(job.owner)
+        if "slot" in provider:
+            self.limits.release(bundle_id, user_id, int(provider["slot"]), job.job_id)
+        if job.status is JobStatus.FAILED and (job.output or {}).get("quota_returned") and "month" in provider:
+            self.limits.return_quota(bundle_id, user_id, str(provider["month"]), job.job_id)

@@ -21,11 +21,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from reelgate.errors import Conflict, NotFound
+from reelgate.errors import Conflict
 from reelgate.flows import failure_message
 from reelgate.jobs import Job, JobStatus, JobStore, now_iso
 from reelgate.mobile.access import Limits
-from reelgate.mobile.slots import split_owner
+from reelgate.mobile.slots import Endings
 from reelgate.observability import logger
 from reelgate.providers.topview import Family, TaskResult, TopViewClient, TopViewError, UnfinishedTask
 from reelgate.providers.topview_errors import NO_RESPONSE, SECURITY, http_status
@@ -56,16 +56,17 @@ class TopViewFlow:
                  app_budget: Callable[[Job], int] | None = None) -> None:
         self.jobs, self.limits, self.mirror, self._client, self.waits = jobs, limits, mirror, client, waits
         self._sfn, self._events, self._settings = sfn, events_client, settings
+        self.endings = Endings(jobs=jobs, limits=limits)
         self._budget = app_budget or (lambda job: busy_budget(None, settings))
 
     # --- flow tasks ---
 
     def step(self, job_id: str, polls: int = 0, adopt: dict[str, Any] | None = None) -> dict[str, Any]:
-        job = self._job(job_id)
+        job = self.endings.job(job_id)
         if job.status is JobStatus.SUBMITTING:
             job = self._adopt(job, adopt)
         if job.status.terminal:
-            self._free(job)
+            self.endings.free(job)
             return self._done(job_id)
         provider = job.provider or {}
         index = int(provider.get("step", 0))
@@ -79,7 +80,7 @@ class TopViewFlow:
             if outcome is not None:
                 return outcome
         if self._past_deadline(job):
-            self._end(job, JobStatus.FAILED, ours=True, error="TopView did not finish before the deadline")
+            self.endings.end(job, JobStatus.FAILED, ours=True, error="TopView did not finish before the deadline")
             return self._done(job_id)
         return self._listen(job_id, str(task_id), polls + 1)
 
@@ -90,11 +91,11 @@ class TopViewFlow:
 
     def fail(self, job_id: str, error: dict[str, Any]) -> None:
         """The flow's catch path: an unexpected failure still ends the job and frees the slot."""
-        job = self._job(job_id)
+        job = self.endings.job(job_id)
         if job.status.terminal:
-            self._free(job)
+            self.endings.free(job)
         else:
-            self._end(job, JobStatus.FAILED, ours=True, error=f"the job failed: {failure_message(error)}")
+            self.endings.end(job, JobStatus.FAILED, ours=True, error=f"the job failed: {failure_message(error)}")
 
     # --- steps ---
 
@@ -110,7 +111,7 @@ class TopViewFlow:
     def _step_finished(self, job: Job, index: int, result: TaskResult) -> dict[str, Any] | None:
         """Record a finished task; None when its results could not be copied yet (look again)."""
         if not result.succeeded:
-            self._end(job, JobStatus.FAILED, ours=False, error=f"TopView: {result.error or 'the task failed'}")
+            self.endings.end(job, JobStatus.FAILED, ours=False, error=f"TopView: {result.error or 'the task failed'}")
             return self._done(job.job_id)
         last = index + 1 == len(plans.steps(job.kind))
         try:
@@ -119,12 +120,12 @@ class TopViewFlow:
             if not exc.permanent and not self._past_deadline(job):
                 logger.warning("copy failed; will try again at the next look", extra={"job_id": job.job_id})
                 return None
-            self._end(job, JobStatus.FAILED, ours=True, error=f"TopView's result could not be copied: {exc}")
+            self.endings.end(job, JobStatus.FAILED, ours=True, error=f"TopView's result could not be copied: {exc}")
             return self._done(job.job_id)
         provider = job.provider or {}
         output = (job.output or {}) | produced.pop("output", {})
         if last:
-            self._end(job, JobStatus.SUCCEEDED, ours=False, output=output)
+            self.endings.end(job, JobStatus.SUCCEEDED, ours=False, output=output)
             return self._done(job.job_id)
         try:
             job = self.jobs.revise(job.job_id, JobStatus.RUNNING, where={"provider.step": index},
@@ -173,9 +174,9 @@ class TopViewFlow:
         except TopViewError as exc:
             if http_status(exc.code) >= 500 and not (exc.code == NO_RESPONSE and exc.maybe_submitted):
                 return self._busy(job, index, polls, exc.code)  # TopView unavailable: try again later
-            self._end(job, JobStatus.FAILED, ours=exc.code not in MODERATION,
-                      error=f"TopView refused step {index + 1}: {exc.code} {exc.message}",
-                      output=(job.output or {}) | {"error_code": exc.code})
+            self.endings.end(job, JobStatus.FAILED, ours=exc.code not in MODERATION,
+                             error=f"TopView refused step {index + 1}: {exc.code} {exc.message}",
+                             output=(job.output or {}) | {"error_code": exc.code})
             return self._done(job.job_id)
         task_id = submitted.task_id
         try:  # never fail the task here: a retried step would submit (and pay for) the task twice
@@ -199,8 +200,8 @@ class TopViewFlow:
         waited = (datetime.now(UTC) - datetime.fromisoformat(since)).total_seconds()
         budget = self._budget(job) if code == "4007" else s.topview_deadline_seconds
         if waited >= budget or self._past_deadline(job):
-            self._end(job, JobStatus.FAILED, ours=True, output=(job.output or {}) | {"error_code": code},
-                      error=f"TopView kept refusing step {index + 1} ({code}) for {int(waited)} s")
+            self.endings.end(job, JobStatus.FAILED, ours=True, output=(job.output or {}) | {"error_code": code},
+                             error=f"TopView kept refusing step {index + 1} ({code}) for {int(waited)} s")
             return self._done(job.job_id)
         if not provider.get("busy_since"):
             try:
@@ -236,8 +237,8 @@ class TopViewFlow:
     def _adopt(self, job: Job, adopt: dict[str, Any] | None) -> Job:
         """The submission could not record TopView's answer; the flow's input carries it."""
         if not adopt or not (adopt.get("task_id") or adopt.get("busy_since")):
-            self._end(job, JobStatus.FAILED, ours=True, error="the submission did not complete")
-            return self._job(job.job_id)
+            self.endings.end(job, JobStatus.FAILED, ours=True, error="the submission did not complete")
+            return self.endings.job(job.job_id)
         task_id = adopt.get("task_id")
         provider = (job.provider or {}) | {"task_id": task_id, "task_ids": [task_id] if task_id else [],
                                            "busy_since": adopt.get("busy_since"), "submitted_at": now_iso()}
@@ -245,33 +246,7 @@ class TopViewFlow:
         try:
             return self.jobs.transition(job.job_id, JobStatus.RUNNING, provider=provider, input=job_input)
         except Conflict:
-            return self._job(job.job_id)
+            return self.endings.job(job.job_id)
 
     def _past_deadline(self, job: Job) -> bool:
         return (datetime.now(UTC) - job.created).total_seconds() > self._settings.topview_deadline_seconds
-
-    def _end(self, job: Job, to: JobStatus, *, ours: bool, **fields: Any) -> None:
-        """End the job; `ours`: the failure is not TopView's verdict, so the generation is given back."""
-        if to is JobStatus.FAILED:
-            fields["output"] = (fields.get("output") or job.output or {}) | {"quota_returned": ours}
-        try:
-            job = self.jobs.transition(job.job_id, to, **fields)
-        except Conflict:
-            job = self._job(job.job_id)  # another attempt ended it first; its outcome stands
-            self._free(job)
-            return
-        self._free(job)
-
-    def _free(self, job: Job) -> None:
-        provider = job.provider or {}
-        bundle_id, user_id = split_owner(job.owner)
-        if "slot" in provider:
-            self.limits.release(bundle_id, user_id, int(provider["slot"]), job.job_id)
-        if job.status is JobStatus.FAILED and (job.output or {}).get("quota_returned") and "month" in provider:
-            self.limits.return_quota(bundle_id, user_id, str(provider["month"]), job.job_id)
-
-    def _job(self, job_id: str) -> Job:
-        job = self.jobs.get(job_id)
-        if job is None:
-            raise NotFound(f"job {job_id} not found")
-        return job
