@@ -167,6 +167,7 @@ def local_cloud(site: Site, hooks: Hooks, tmp_path_factory: pytest.TempPathFacto
         MAX_QUEUE_LENGTH=str(MAX_QUEUE), REELGATE_URL_ALLOWLIST=f"{site.host_port},{hooks.host_port}",
         REELGATE_POLL_INITIAL_SECONDS="0", REELGATE_POLL_MAX_SECONDS="1",
         REELGATE_PIXVERSE_RETRY_BASE_SECONDS="0", REELGATE_WEBHOOK_BACKOFF_SECONDS="0.05",
+        REELGATE_WEBHOOK_SCHEDULE="0,1,1,1,1,1,1,1",  # the toolkit flow's Wait states between attempts
         # every suite's caller is one loopback address: the per-source Apphud lookup limit is for strangers
         REELGATE_APPHUD_LOOKUPS_PER_SOURCE_PER_MINUTE="100000",
         **TOPVIEW_FAST,
