@@ -177,6 +177,8 @@ def statements(grants: frozenset[registry.Grant], res: Resources) -> list[Statem
         kind, _, target = grant.partition(":")
         if kind in tables:
             out.append(Statement(TABLE_READ if target == "read" else TABLE_WRITE, tables[kind]))
+        elif grant == "media:inbox":
+            out.append(Statement(("s3:PutObject",), (f"{res.media_bucket_arn}/inbox/*",)))
         elif kind == "media":
             out.append(Statement(MEDIA_READ if target == "read" else MEDIA_WRITE, (f"{res.media_bucket_arn}/*",)))
         elif kind == "events":

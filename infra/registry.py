@@ -21,6 +21,7 @@ Grant = Literal[
     "jobs:read", "jobs:write", "state:read", "state:write", "media:read", "media:write",
     "events:put", "flow:toolkit", "flow:pixverse", "secret:pixverse", "secret:apphud", "secret:apphud_apps",
     "flow:topview", "secret:topview", "tasks:topview",  # tasks: SendTask{Success,Failure,Heartbeat} on its flow's waits
+    "media:inbox",  # s3:PutObject under inbox/ only: what a presigned upload into a toolkit key's inbox needs
 ]
 # Which operator settings a function reads (infra/environment.py lists each group's settings).
 SettingGroup = Literal["jobs", "media_urls", "toolkit", "fetch", "webhooks", "media", "pixverse", "generation",
@@ -156,7 +157,11 @@ FUNCTIONS: tuple[Function, ...] = (
         settings=(*_TOOLKIT_API, "fetch", "webhooks"),
     ),
     Function(
-        "s3_ingest", "Start a toolkit job for an image uploaded under inbox/",
+        "toolkit_upload", "Presigned upload into the key's own inbox (objects there start jobs)",
+        _post("/v1/uploads"), auth="api_key", grants=frozenset({"state:read", "media:inbox"}), settings=_TOOLKIT_API,
+    ),
+    Function(
+        "s3_ingest", "Start a toolkit job for an object put in a key's inbox (inbox/<key id>/<kind>/)",
         grants=frozenset({"jobs:read", "jobs:write", "state:read", "state:write", "media:read", "flow:toolkit",
                           "events:put"}),
         settings=_TOOLKIT_API,
@@ -243,8 +248,10 @@ FLOWS: tuple[Flow, ...] = (
     ),
 )
 
+# Tenants' prefixes (inbox/<key id>/<kind>/) are not known at deploy time and S3's suffix filters are
+# case-sensitive (.JPG), so the trigger takes the whole inbox and s3_ingest decides (reelgate.toolkit.ingest).
 S3_TRIGGERS: tuple[S3Trigger, ...] = (
-    S3Trigger("s3_ingest", "inbox/", (".jpg", ".jpeg", ".png", ".webp")),
+    S3Trigger("s3_ingest", "inbox/"),
 )
 
 # Tables: name -> (partition key, optional GSI (name, partition, sort)).

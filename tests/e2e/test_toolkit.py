@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -216,28 +215,3 @@ def test_the_queue_limit_answers_429_with_the_envelope(http, media, site) -> Non
     for r in held:
         wait_for(lambda r=r: _finished(http, r.json()["job_id"]))
     assert http.post(CONCAT, json={"video_urls": [{"video_url": media["a.mp4"]}]}, headers=H).status_code == 200
-
-
-def test_an_image_uploaded_under_inbox_starts_a_job_whose_video_lands_next_to_it(local_cloud, tmp_path) -> None:
-    import boto3
-
-    key_id, _ = new_key(local_cloud, credits=100)
-    env = local_cloud.env
-    s3 = boto3.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"], region_name="us-east-1",
-                      aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
-    image = circle_image(tmp_path / "upload.png", (640, 480), "PNG")
-    s3.put_object(Bucket="reelgate-media", Key="inbox/holiday.png", Body=image.read_bytes(),
-                  Metadata={"api-key-id": key_id, "length": "1"})
-
-    def output() -> bool:
-        try:
-            s3.head_object(Bucket="reelgate-media", Key="inbox/holiday.mp4")
-        except s3.exceptions.ClientError:
-            return False
-        return True
-
-    wait_for(output)
-    video = tmp_path / "holiday.mp4"
-    s3.download_file("reelgate-media", "inbox/holiday.mp4", str(video))
-    assert (probe(video).width, probe(video).height) == (1920, 1080)
-    assert json.dumps(local_cloud.admin("keys", "list"))  # the operator command still reads the store

@@ -115,7 +115,8 @@ def test_s3_triggers_notify_their_functions(synth: Synth) -> None:
             for r in rules if r["LambdaFunctionArn"] == arn and r["Events"] == ["s3:ObjectCreated:*"]
         }
         assert filters == {
-            tuple(sorted([("prefix", trigger.prefix), ("suffix", suffix)])) for suffix in trigger.suffixes
+            tuple(sorted([("prefix", trigger.prefix)] + ([("suffix", suffix)] if suffix else [])))
+            for suffix in trigger.suffixes or ("",)
         }
 
 

@@ -14,6 +14,7 @@ from reelgate.jobs import JobStore
 from reelgate.observability import logger
 from reelgate.settings import get_settings
 from reelgate.storage import MediaStore
+from reelgate.toolkit import uploads
 from reelgate.toolkit.keys import ApiKey, ApiKeys
 from reelgate.toolkit.ledger import Ledger
 from reelgate.toolkit.schemas import InvalidPayload
@@ -74,6 +75,12 @@ def resolver(failure: str) -> APIGatewayRestResolver:
                            "request_id": rid})
 
     return app
+
+
+def upload(key: ApiKey, body: Any) -> Response:
+    """A presigned PUT into the key's own inbox (reelgate.toolkit.uploads)."""
+    s = get_settings()
+    return _json(200, uploads.presign(aws.client("s3"), s.media_bucket, key, body))
 
 
 def authenticate(app: APIGatewayRestResolver) -> ApiKey:

@@ -1,55 +1,117 @@
-"""S3 trigger: an image uploaded under inbox/ starts an image -> video job like an HTTP request would.
+"""S3 trigger: an image put under a toolkit key's own inbox starts an image -> video job charged to that key.
 
-The uploader names the paying key in the object metadata `api-key-id` (and may set `length`,
-`frame_rate`, `zoom_speed`, `webhook-url`); the video lands next to the image as `<name>.mp4`.
-The job id derives from the object version, so a duplicate notification creates no second job.
-A refusal (credits, limits, bad metadata) is logged and dropped; `transact.Busy` propagates, so Lambda's
-asynchronous retry delivers the event again (nothing was written, and the job id is the same).
+Layout: `inbox/<key id>/image2video/<relative path>` (jpg, jpeg, png or webp, any case). The key is the
+path's, never the uploader's say-so (the old `api-key-id` metadata let anyone who could write to inbox/
+bill any key); a key's presigned uploads (`POST /v1/uploads`) write under its own prefix only. `length`,
+`frame_rate`, `zoom_speed`, `webhook_url` and `id` come from the object's metadata and are validated like
+the JSON body. The video lands at `outbox/<key id>/<relative path>.<job id>.mp4`, so two
+images with the same stem never overwrite each other.
+
+The job id derives from the object's key and version (its `sequencer`), so a redelivered S3 event creates no
+second job. An object that cannot become a job (bad metadata, a path of no known kind) becomes ONE failed
+job, charged nothing, naming why; the invocation itself succeeds, so Lambda does not retry it. Objects
+outside `inbox/<key>/<kind>/` (the mobile uploads under `inbox/mobile/` included) start nothing.
+`transact.Busy` propagates: nothing was written, and Lambda's retry uses the same job id.
 """
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from pathlib import PurePosixPath
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
 from reelgate.errors import Conflict, InsufficientCredits, NotFound, QueueFull
-from reelgate.jobs import Job
+from reelgate.jobs import Job, JobStatus
 from reelgate.observability import logger
 from reelgate.toolkit.ledger import TooManyJobs
 from reelgate.toolkit.schemas import IMAGE_TO_VIDEO, InvalidPayload, validate
 from reelgate.toolkit.service import IMAGE_TO_VIDEO_OP, Toolkit
 
 _NAMESPACE = uuid.UUID("6f1c7c55-2a55-4a8e-9a43-2b0e3f0c9a10")
+INBOX, OUTBOX, MOBILE = "inbox/", "outbox/", "mobile"
+IMAGE2VIDEO = "image2video"
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
 _NUMBERS = {"length": float, "frame_rate": int, "zoom_speed": float}
+_TEXTS = ("webhook_url", "id")
+
+
+@dataclass(frozen=True)
+class InboxObject:
+    key: str
+    key_id: str
+    kind: str
+    relative: str  # the path below inbox/<key id>/<kind>/
+
+
+def parse(key: str) -> InboxObject | None:
+    """The tenant object a key names, or None for anything else (mobile uploads, stray objects)."""
+    parts = key.removeprefix(INBOX).split("/", 2) if key.startswith(INBOX) else []
+    if len(parts) != 3 or parts[0] in ("", MOBILE) or not parts[2]:
+        return None
+    return InboxObject(key, parts[0], parts[1], parts[2])
+
+
+def output_key(obj: InboxObject, job_id: str) -> str:
+    return f"{OUTBOX}{obj.key_id}/{obj.relative}.{job_id}.mp4"
 
 
 def ingest(toolkit: Toolkit, s3: Any, event: dict[str, Any]) -> list[str]:
     started = []
     for record in event.get("Records", []):
         bucket, key = record["s3"]["bucket"]["name"], unquote_plus(record["s3"]["object"]["key"])
+        obj = parse(key)
+        if obj is None:
+            logger.info("object outside a toolkit inbox ignored", extra={"key": key})
+            continue
         version = record["s3"]["object"].get("sequencer") or record["s3"]["object"].get("eTag", "")
         job_id = str(uuid.uuid5(_NAMESPACE, f"{bucket}/{key}/{version}"))
         try:
-            started.append(_start(toolkit, s3, bucket, key, job_id))
-        except (Conflict, NotFound, InsufficientCredits, QueueFull, TooManyJobs, InvalidPayload, ValueError) as exc:
+            started.append(_start(toolkit, s3, bucket, obj, job_id))
+        except Conflict:
+            logger.info("upload already started its job", extra={"key": key, "job_id": job_id})
+        except (InvalidPayload, ValueError) as exc:
+            started.append(_refuse(toolkit, obj, job_id, str(exc)))
+        except (NotFound, InsufficientCredits, QueueFull, TooManyJobs) as exc:
             logger.warning("upload not started as a job", extra={"key": key, "job_id": job_id, "reason": str(exc)})
     return started
 
 
-def _start(toolkit: Toolkit, s3: Any, bucket: str, key: str, job_id: str) -> str:
-    metadata = s3.head_object(Bucket=bucket, Key=key).get("Metadata", {})
-    api_key = toolkit.keys.get(metadata.get("api-key-id", ""))
+def _start(toolkit: Toolkit, s3: Any, bucket: str, obj: InboxObject, job_id: str) -> str:
+    api_key = toolkit.keys.get(obj.key_id)
     if api_key.revoked:
-        raise NotFound("the key named by the upload is revoked")
-    request = {name: cast(metadata[name]) for name, cast in _NUMBERS.items() if name in metadata}
-    request["image_url"] = f"https://{bucket}.s3.amazonaws.com/{key}"  # validated like an HTTP request
-    if "webhook-url" in metadata:
-        request["webhook_url"] = metadata["webhook-url"]
+        raise NotFound("the inbox's key is revoked")
+    if obj.kind != IMAGE2VIDEO:
+        raise ValueError(f"inbox/<key>/{obj.kind}/ is not a kind of job; use {IMAGE2VIDEO}/")
+    if not obj.relative.lower().endswith(IMAGE_SUFFIXES):
+        raise ValueError(f"{obj.relative} is not an image: the name must end in {', '.join(IMAGE_SUFFIXES)}")
+    metadata = s3.head_object(Bucket=bucket, Key=obj.key).get("Metadata", {})
+    request: dict[str, Any] = {}
+    for name, cast in _NUMBERS.items():
+        if name in metadata:
+            try:
+                request[name] = cast(metadata[name])
+            except ValueError:
+                raise InvalidPayload(
+                    f"Invalid request payload: {name} must be a number, got {metadata[name]!r}") from None
+    request |= {name: metadata[name] for name in _TEXTS if name in metadata}
+    request["image_url"] = f"https://{bucket}.s3.amazonaws.com/{obj.key}"  # validated like an HTTP request
     data = validate(IMAGE_TO_VIDEO, request)
-    output_key = str(PurePosixPath(key).with_suffix(".mp4"))
     job = Job(job_id=job_id, kind=IMAGE_TO_VIDEO_OP.kind, owner=api_key.owner, cost=toolkit.price(IMAGE_TO_VIDEO_OP),
-              input=data | {"endpoint": IMAGE_TO_VIDEO_OP.endpoint, "source_key": key, "output_key": output_key})
+              input=data | {"endpoint": IMAGE_TO_VIDEO_OP.endpoint, "source_key": obj.key,
+                            "output_key": output_key(obj, job_id)})
+    if toolkit.jobs.get(job_id) is not None:
+        raise Conflict(f"job {job_id} already exists")
     toolkit.enqueue(job, api_key)
     return job.job_id
+
+
+def _refuse(toolkit: Toolkit, obj: InboxObject, job_id: str, reason: str) -> str:
+    """One failed job, charged nothing, for an object that cannot be a job (a redelivery finds it and stops)."""
+    job = Job(job_id=job_id, kind=f"toolkit.{obj.kind}"[:64], owner=f"key#{obj.key_id}", status=JobStatus.FAILED,
+              slots=[], input={"source_key": obj.key}, error=reason.removeprefix("Invalid request payload: "))
+    with contextlib.suppress(Conflict):  # a redelivery of the same object
+        toolkit.jobs.create(job)
+    logger.warning("upload refused as a failed job", extra={"key": obj.key, "job_id": job_id, "reason": reason})
+    return job_id

@@ -1,0 +1,47 @@
+"""`POST /v1/uploads`: a presigned PUT into the calling key's own inbox (`inbox/<key id>/<kind>/<filename>`).
+
+The key id comes from the authenticated key, never from the body, and the filename may not climb out of
+the prefix, so a key's upload can only land under its own inbox. Everything the object must carry is part
+of the signature: its content type and its metadata as `x-amz-meta-*` headers (real S3 refuses a presigned
+PUT whose signed headers are missing or different); the answer lists every header the client must send.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reelgate.toolkit.ingest import IMAGE2VIDEO, INBOX
+from reelgate.toolkit.keys import ApiKey
+from reelgate.toolkit.schemas import IMAGE_TO_VIDEO, InvalidPayload, validate
+
+UPLOAD_SECONDS = 900
+_IMAGE_TYPES = ["image/jpeg", "image/png", "image/webp"]
+_OPTIONS = {name: IMAGE_TO_VIDEO["properties"][name] for name in ("length", "frame_rate", "zoom_speed",
+                                                                  "webhook_url", "id")}
+UPLOAD: dict[str, Any] = {
+    "type": "object",
+    "required": ["kind", "filename", "content_type"],
+    "additionalProperties": False,
+    "properties": {
+        "kind": {"enum": [IMAGE2VIDEO]},
+        # a relative path: no leading slash, no empty, "." or ".." segment, no backslash or control characters
+        "filename": {"type": "string", "minLength": 1, "maxLength": 512,
+                     "pattern": r"^(?!.*(^|/)\.{1,2}(/|$))(?!/)(?!.*//)[^\\\x00-\x1f]+(?<!/)$"},
+        "content_type": {"enum": _IMAGE_TYPES},
+        "metadata": {"type": "object", "additionalProperties": False, "properties": _OPTIONS},
+    },
+}
+
+
+def presign(s3: Any, bucket: str, key: ApiKey, body: Any, *, expires: int = UPLOAD_SECONDS) -> dict[str, Any]:
+    data = validate(UPLOAD, body)
+    object_key = f"{INBOX}{key.key_id}/{data['kind']}/{data['filename']}"
+    if not object_key.startswith(f"{INBOX}{key.key_id}/{data['kind']}/") or ".." in object_key.split("/"):
+        raise InvalidPayload("filename must stay inside the inbox")
+    metadata = {name: str(value) for name, value in (data.get("metadata") or {}).items()}
+    url = s3.generate_presigned_url(
+        "put_object", ExpiresIn=expires,
+        Params={"Bucket": bucket, "Key": object_key, "ContentType": data["content_type"], "Metadata": metadata},
+    )
+    headers = {"Content-Type": data["content_type"]} | {f"x-amz-meta-{name}": value for name, value in metadata.items()}
+    return {"upload_url": url, "upload_key": object_key, "method": "PUT", "headers": headers, "expires_in": expires}

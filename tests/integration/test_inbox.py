@@ -1,0 +1,122 @@
+"""Toolkit inboxes: objects under inbox/<key id>/image2video/ become jobs charged to that key (against moto;
+the flow's start is recorded, not run, and a bucket without notifications keeps the S3 trigger out of it)."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pytest
+from PIL import Image
+from reelgate import aws
+from reelgate.jobs import JobStatus, JobStore
+from reelgate.toolkit import api
+from reelgate.toolkit.ingest import ingest, output_key, parse
+from reelgate.toolkit.keys import ApiKeys
+
+BUCKET = "plain"  # no notification configuration: only the test calls ingest
+
+
+class Flows:
+    def __init__(self) -> None:
+        self.started: list[str] = []
+
+    class exceptions:
+        ExecutionAlreadyExists = type("ExecutionAlreadyExists", (Exception,), {})
+
+    def start_execution(self, *, name: str, **_: Any) -> dict[str, str]:
+        self.started.append(name)
+        return {"executionArn": f"arn:aws:states:us-east-1:123456789012:execution:toolkit:{name}"}
+
+
+@pytest.fixture
+def toolkit(cloud, monkeypatch):
+    cloud.client("s3").create_bucket(Bucket=BUCKET)
+    toolkit = api.toolkit()
+    monkeypatch.setattr(toolkit, "_sfn", Flows())
+    return toolkit
+
+
+@pytest.fixture
+def key(cloud):
+    return ApiKeys(aws.table(cloud.env["REELGATE_STATE_TABLE"])).create("tenant", credits=100)[1]
+
+
+def png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), "navy").save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def put(cloud, key: str, sequencer: str, **metadata: str) -> dict[str, Any]:
+    cloud.client("s3").put_object(Bucket=BUCKET, Key=key, Body=png(), Metadata=metadata)
+    return {"s3": {"bucket": {"name": BUCKET}, "object": {"key": key.replace(" ", "+"), "sequencer": sequencer}}}
+
+
+def credits(cloud, key) -> int:
+    return ApiKeys(aws.table(cloud.env["REELGATE_STATE_TABLE"])).get(key.key_id).credits
+
+
+def jobs(cloud) -> JobStore:
+    return JobStore(aws.table(cloud.env["REELGATE_JOBS_TABLE"]))
+
+
+def test_an_image_in_a_keys_inbox_starts_a_job_charged_to_that_key(cloud, toolkit, key) -> None:
+    record = put(cloud, f"inbox/{key.key_id}/image2video/trip/Beach Day.JPG", "01", length="2", id="req-7")
+
+    [job_id] = ingest(toolkit, aws.client("s3"), {"Records": [record]})
+
+    job = jobs(cloud).get(job_id)
+    assert (job.owner, job.status, job.cost) == (key.owner, JobStatus.QUEUED, 10)
+    assert (job.input["length"], job.input["id"]) == (2, "req-7")
+    assert job.input["output_key"] == f"outbox/{key.key_id}/trip/Beach Day.JPG.{job_id}.mp4"
+    assert toolkit._sfn.started == [job_id] and credits(cloud, key) == 90
+
+
+def test_two_images_with_the_same_stem_get_two_outputs(cloud, toolkit, key) -> None:
+    records = [put(cloud, f"inbox/{key.key_id}/image2video/a.{ext}", "02") for ext in ("jpg", "png")]
+    first, second = ingest(toolkit, aws.client("s3"), {"Records": records})
+    outputs = {jobs(cloud).get(job_id).input["output_key"] for job_id in (first, second)}
+    assert len(outputs) == 2
+
+
+def test_a_redelivered_event_starts_no_second_job(cloud, toolkit, key) -> None:
+    record = put(cloud, f"inbox/{key.key_id}/image2video/once.png", "03")
+    [job_id] = ingest(toolkit, aws.client("s3"), {"Records": [record]})
+    assert ingest(toolkit, aws.client("s3"), {"Records": [record]}) == []
+    assert toolkit._sfn.started == [job_id] and credits(cloud, key) == 90
+
+
+@pytest.mark.parametrize(("name", "metadata", "reason"), [
+    ("image2video/bad.png", {"length": "long"}, "length must be a number"),
+    ("image2video/bad.png", {"frame_rate": "240"}, "frame_rate"),
+    ("image2video/notes.txt", {}, "is not an image"),
+    ("resize/x.png", {}, "is not a kind of job"),
+])
+def test_an_invalid_object_is_one_failed_job_charged_nothing(cloud, toolkit, key, name, metadata, reason) -> None:
+    record = put(cloud, f"inbox/{key.key_id}/{name}", "04", **metadata)
+    [job_id] = ingest(toolkit, aws.client("s3"), {"Records": [record]})
+    assert ingest(toolkit, aws.client("s3"), {"Records": [record]}) == [job_id]  # found again, not made again
+
+    job = jobs(cloud).get(job_id)
+    assert (job.status, job.owner, job.cost) == (JobStatus.FAILED, key.owner, 0)
+    assert reason in job.error
+    assert toolkit._sfn.started == [] and credits(cloud, key) == 100
+
+
+@pytest.mark.parametrize("key_name", [
+    "inbox/mobile/com.example.app/u1/photo.png",  # mobile uploads are never a trigger by themselves
+    "inbox/photo.png", "inbox/unknownkey/image2video/x.png", "outbox/k/image2video/x.png",
+])
+def test_objects_outside_a_known_keys_inbox_start_nothing(cloud, toolkit, key_name) -> None:
+    record = put(cloud, key_name, "05")
+    assert ingest(toolkit, aws.client("s3"), {"Records": [record]}) == []
+    assert toolkit._sfn.started == []
+    assert aws.table(cloud.env["REELGATE_JOBS_TABLE"]).scan()["Items"] == []
+
+
+def test_the_layout_of_inbox_and_outbox_keys() -> None:
+    obj = parse("inbox/k1/image2video/a/b.png")
+    assert obj is not None and (obj.key_id, obj.kind, obj.relative) == ("k1", "image2video", "a/b.png")
+    assert output_key(obj, "j") == "outbox/k1/a/b.png.j.mp4"
+    assert parse("inbox/mobile/app/u/x.png") is None and parse("inbox/k1/image2video/") is None

@@ -1,0 +1,56 @@
+"""POST /v1/uploads: a presigned PUT into the caller's own inbox whose signature covers its headers."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import boto3
+import pytest
+from botocore.config import Config
+from reelgate.toolkit.keys import ApiKey
+from reelgate.toolkit.schemas import InvalidPayload
+from reelgate.toolkit.uploads import presign
+
+
+@pytest.fixture
+def s3() -> Any:
+    return boto3.client("s3", region_name="us-east-1", aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="x",
+                        endpoint_url="https://s3.us-east-1.amazonaws.com", config=Config(signature_version="s3v4"))
+
+
+KEY = ApiKey(key_id="k1", name="tenant", credits=10, webhook_secret="s", created_at="2026-01-01T00:00:00+00:00")
+
+
+def body(**over: Any) -> dict[str, Any]:
+    return {"kind": "image2video", "filename": "trip/Beach.JPG", "content_type": "image/jpeg",
+            "metadata": {"length": 2, "webhook_url": "https://hooks.example.com/x"}} | over
+
+
+def test_the_upload_lands_in_the_callers_inbox_and_signs_every_header_it_lists(s3) -> None:
+    answer = presign(s3, "media", KEY, body())
+
+    assert answer["upload_key"] == "inbox/k1/image2video/trip/Beach.JPG"
+    assert (answer["method"], answer["expires_in"]) == ("PUT", 900)
+    assert answer["headers"] == {"Content-Type": "image/jpeg", "x-amz-meta-length": "2",
+                                 "x-amz-meta-webhook_url": "https://hooks.example.com/x"}
+    url = urlsplit(answer["upload_url"])
+    assert unquote(url.path) == "/media/" + answer["upload_key"]  # SigV4 signs the path: no other key fits
+    signed = set(parse_qs(url.query)["X-Amz-SignedHeaders"][0].split(";"))
+    assert {name.lower() for name in answer["headers"]} | {"host"} == signed
+
+
+@pytest.mark.parametrize("filename", ["../k2/image2video/x.jpg", "a/../../k2/x.jpg", "/abs.jpg", "a//b.jpg",
+                                      "./a.jpg", "dir/", "a\\b.jpg", "a\nb.jpg", ""])
+def test_a_filename_cannot_leave_the_inbox(s3, filename: str) -> None:
+    with pytest.raises(InvalidPayload):
+        presign(s3, "media", KEY, body(filename=filename))
+
+
+@pytest.mark.parametrize("change", [
+    {"kind": "concatenate2"}, {"content_type": "text/html"}, {"metadata": {"length": 0}},
+    {"metadata": {"api-key-id": "k2"}}, {"key_id": "k2"}, {"metadata": {"frame_rate": 240}},
+])
+def test_anything_the_body_schema_does_not_allow_is_refused(s3, change: dict[str, Any]) -> None:
+    with pytest.raises(InvalidPayload):
+        presign(s3, "media", KEY, body(**change))
