@@ -35,14 +35,24 @@ def _pixverse(s: Settings) -> PixverseClient:
     return PixverseClient.from_settings(s, pixverse_api_key(s))
 
 
-def _media(s: Settings) -> MediaStore:
+def media_store(s: Settings) -> MediaStore:
     return MediaStore(aws.client("s3"), s.media_bucket, public_base_url=s.public_base_url,
                       presign_seconds=s.presign_seconds)
 
 
-def _jobs(s: Settings) -> JobStore:
+def job_store(s: Settings) -> JobStore:
     """The job store; every status change it commits goes to the stack's event bus."""
     return JobStore(aws.table(s.jobs_table), events=JobEvents(aws.client("events"), s.event_bus))
+
+
+def limits(s: Settings) -> Limits:
+    return Limits(aws.client("dynamodb"), s.state_table)
+
+
+def entitlements(s: Settings, state: Any) -> Entitlements:
+    """Apphud's answers, cached in the state table (`state`)."""
+    return Entitlements(state, ApphudClient(s.apphud_base_url, timeout=s.apphud_timeout_seconds),
+                        cache_seconds=s.entitlement_cache_seconds)
 
 
 @cache
@@ -51,11 +61,8 @@ def mobile() -> MobileApi:
     s = get_settings()
     state = aws.table(s.state_table)
     return MobileApi(
-        apps=AppRegistry(state),
-        entitlements=Entitlements(state, ApphudClient(s.apphud_base_url, timeout=s.apphud_timeout_seconds),
-                                  cache_seconds=s.entitlement_cache_seconds),
-        limits=Limits(aws.client("dynamodb"), s.state_table), jobs=_jobs(s),
-        media=_media(s), pixverse=lambda: _pixverse(s), sfn=aws.client("stepfunctions"), settings=s,
+        apps=AppRegistry(state), entitlements=entitlements(s, state), limits=limits(s), jobs=job_store(s),
+        media=media_store(s), pixverse=lambda: _pixverse(s), sfn=aws.client("stepfunctions"), settings=s,
     )
 
 
@@ -63,8 +70,8 @@ def mobile() -> MobileApi:
 def generations() -> Generations:
     """The composition root of the flow's task functions."""
     s = get_settings()
-    return Generations(jobs=_jobs(s), limits=Limits(aws.client("dynamodb"), s.state_table),
-                       media=_media(s), pixverse=lambda: _pixverse(s), events_client=aws.client("events"), settings=s)
+    return Generations(jobs=job_store(s), limits=limits(s), media=media_store(s), pixverse=lambda: _pixverse(s),
+                       events_client=aws.client("events"), settings=s)
 
 
 def plain_json(status: int, body: Any) -> Response:

@@ -14,20 +14,17 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 
 from reelgate import aws, http, multipart
 from reelgate.deadline import DeadlineExceeded
-from reelgate.events import JobEvents
-from reelgate.jobs import Job, JobStore
+from reelgate.jobs import Job
 from reelgate.mobile import api as mobile_api
-from reelgate.mobile.access import Entitlements, Limits, source_ip
+from reelgate.mobile.access import source_ip
 from reelgate.mobile.apps import AppRegistry
 from reelgate.mobile.errors import INVALID_PARAMETER, ApiError
 from reelgate.mobile.slots import split_owner
 from reelgate.observability import logger
-from reelgate.providers.apphud import ApphudClient
 from reelgate.providers.topview import TopViewClient, TopViewError
 from reelgate.providers.topview_errors import MESSAGES
 from reelgate.secrets import topview_api_key
 from reelgate.settings import Settings, get_settings
-from reelgate.storage import MediaStore
 from reelgate.topview.callbacks import Callbacks
 from reelgate.topview.flow import TopViewFlow
 from reelgate.topview.outputs import Mirror
@@ -35,11 +32,6 @@ from reelgate.topview.service import TopViewService, busy_budget
 from reelgate.topview.waits import TaskWaits
 
 UNKNOWN_CODE = 5005  # TopView's "Unknown error occurred": what a failure without a TopView code answers
-
-
-def media(s: Settings) -> MediaStore:
-    return MediaStore(aws.client("s3"), s.media_bucket, public_base_url=s.public_base_url,
-                      presign_seconds=s.presign_seconds)
 
 
 def client(s: Settings) -> TopViewClient:
@@ -51,22 +43,15 @@ def client(s: Settings) -> TopViewClient:
     )
 
 
-def _jobs(s: Settings) -> JobStore:
-    """The job store; every status change it commits goes to the stack's event bus."""
-    return JobStore(aws.table(s.jobs_table), events=JobEvents(aws.client("events"), s.event_bus))
-
-
 @cache
 def service() -> TopViewService:
     """The composition root of the submit functions."""
     s = get_settings()
     state = aws.table(s.state_table)
     return TopViewService(
-        apps=AppRegistry(state),
-        entitlements=Entitlements(state, ApphudClient(s.apphud_base_url, timeout=s.apphud_timeout_seconds),
-                                  cache_seconds=s.entitlement_cache_seconds),
-        limits=Limits(aws.client("dynamodb"), s.state_table), jobs=_jobs(s),
-        client=lambda: client(s), sfn=aws.client("stepfunctions"), waits=TaskWaits(state), settings=s,
+        apps=AppRegistry(state), entitlements=mobile_api.entitlements(s, state), limits=mobile_api.limits(s),
+        jobs=mobile_api.job_store(s), client=lambda: client(s), sfn=aws.client("stepfunctions"),
+        waits=TaskWaits(state), settings=s,
     )
 
 
@@ -80,8 +65,8 @@ def flow() -> TopViewFlow:
     def app_budget(job: Job) -> int:
         return busy_budget(apps.get(split_owner(job.owner)[0]), s)
 
-    return TopViewFlow(jobs=_jobs(s), limits=Limits(aws.client("dynamodb"), s.state_table),
-                       mirror=Mirror(media(s), s), client=lambda: client(s), waits=TaskWaits(state),
+    return TopViewFlow(jobs=mobile_api.job_store(s), limits=mobile_api.limits(s),
+                       mirror=Mirror(mobile_api.media_store(s), s), client=lambda: client(s), waits=TaskWaits(state),
                        sfn=aws.client("stepfunctions"), events_client=aws.client("events"), settings=s,
                        app_budget=app_budget)
 
