@@ -3,6 +3,7 @@ through the bucket's notification, become jobs charged to that key, and their vi
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import boto3
@@ -11,7 +12,7 @@ import pytest
 from reelgate.media import probe
 
 from tests.e2e.conftest import wait_for
-from tests.e2e.test_toolkit import credits, new_key
+from tests.e2e.test_toolkit import clip, credits, new_key
 from tests.helpers import circle_image
 
 BUCKET = "reelgate-media"
@@ -87,3 +88,18 @@ def test_an_upload_from_v1_uploads_lands_in_the_callers_inbox_and_becomes_its_vi
 
     assert video.startswith(f"outbox/{key_id}/c.jpg.") and video.endswith(".mp4")
     assert credits(local_cloud, api_key) == 90
+
+
+def test_a_manifest_in_a_tenants_concatenate_inbox_becomes_its_joined_video(local_cloud, s3, site, tmp_path) -> None:
+    key_id, api_key = new_key(local_cloud, credits=100)
+    for name in ("in1.mp4", "in2.mp4"):
+        clip(site.root / name, "320x240", 25, False)
+    manifest = {"video_urls": [{"video_url": f"{site.url}/in1.mp4"}, {"video_url": f"{site.url}/in2.mp4"}]}
+    s3.put_object(Bucket=BUCKET, Key=f"inbox/{key_id}/concatenate/reel.json", Body=json.dumps(manifest).encode())
+
+    [video] = wait_for(lambda: outputs(s3, key_id), timeout=90)
+
+    assert video.startswith(f"outbox/{key_id}/reel.json.") and video.endswith(".mp4")
+    s3.download_file(BUCKET, video, str(tmp_path / "joined.mp4"))
+    assert probe(tmp_path / "joined.mp4").duration == pytest.approx(2.0, abs=0.15)
+    assert credits(local_cloud, api_key) == 65

@@ -87,6 +87,35 @@ def test_a_redelivered_event_starts_no_second_job(cloud, toolkit, key) -> None:
     assert toolkit._sfn.started == [job_id] and credits(cloud, key) == 90
 
 
+def put_manifest(cloud, key: str, sequencer: str, body: bytes) -> dict[str, Any]:
+    cloud.client("s3").put_object(Bucket=BUCKET, Key=key, Body=body)
+    return {"s3": {"bucket": {"name": BUCKET}, "object": {"key": key, "sequencer": sequencer}}}
+
+
+def test_a_manifest_in_the_concatenate_inbox_starts_a_concatenation(cloud, toolkit, key) -> None:
+    manifest = b'{"video_urls": [{"video_url": "https://a.example/1.mp4"}, {"video_url": "https://a.example/2.mp4"}]}'
+    record = put_manifest(cloud, f"inbox/{key.key_id}/concatenate/reel.JSON", "06", manifest)
+
+    [job_id] = ingest(toolkit, aws.client("s3"), {"Records": [record]})
+
+    job = jobs(cloud).get(job_id)
+    assert (job.kind, job.owner, job.cost, len(job.input["video_urls"])) == ("toolkit.concatenate", key.owner, 35, 2)
+    assert job.input["output_key"] == f"outbox/{key.key_id}/reel.JSON.{job_id}.mp4"
+    assert credits(cloud, key) == 65 and toolkit._sfn.started == [job_id]
+
+
+@pytest.mark.parametrize(("name", "body", "reason"), [
+    ("bad.json", b"{not json", "not valid JSON"),
+    ("bad.json", b'{"video_urls": []}', "video_urls"),
+    ("reel.txt", b"{}", "is not a manifest"),
+])
+def test_a_bad_manifest_is_one_failed_job(cloud, toolkit, key, name, body, reason) -> None:
+    record = put_manifest(cloud, f"inbox/{key.key_id}/concatenate/{name}", "07", body)
+    [job_id] = ingest(toolkit, aws.client("s3"), {"Records": [record]})
+    job = jobs(cloud).get(job_id)
+    assert job.status is JobStatus.FAILED and reason in job.error and credits(cloud, key) == 100
+
+
 @pytest.mark.parametrize(("name", "metadata", "reason"), [
     ("image2video/bad.png", {"length": "long"}, "length must be a number"),
     ("image2video/bad.png", {"frame_rate": "240"}, "frame_rate"),

@@ -1,6 +1,8 @@
 """S3 trigger: an image put under a toolkit key's own inbox starts an image -> video job charged to that key.
 
-Layout: `inbox/<key id>/image2video/<relative path>` (jpg, jpeg, png or webp, any case). The key is the
+Layout: `inbox/<key id>/image2video/<relative path>` (jpg, jpeg, png or webp, any case), or
+`inbox/<key id>/concatenate/<relative path>.json`, a manifest in the JSON body's schema of
+`/v1/video/concatenate` (its clips are URLs; keys are not taken yet). The key is the
 path's, never the uploader's say-so (the old `api-key-id` metadata let anyone who could write to inbox/
 bill any key); a key's presigned uploads (`POST /v1/uploads`) write under its own prefix only. `length`,
 `frame_rate`, `zoom_speed`, `webhook_url` and `id` come from the object's metadata and are validated like
@@ -22,16 +24,18 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
+from reelgate import http
 from reelgate.errors import Conflict, InsufficientCredits, NotFound, QueueFull
 from reelgate.jobs import Job, JobStatus
 from reelgate.observability import logger
 from reelgate.toolkit.ledger import TooManyJobs
-from reelgate.toolkit.schemas import IMAGE_TO_VIDEO, InvalidPayload, validate
-from reelgate.toolkit.service import IMAGE_TO_VIDEO_OP, Toolkit
+from reelgate.toolkit.schemas import CONCATENATE, IMAGE_TO_VIDEO, InvalidPayload, validate
+from reelgate.toolkit.service import CONCATENATE_OP, IMAGE_TO_VIDEO_OP, Toolkit
 
 _NAMESPACE = uuid.UUID("6f1c7c55-2a55-4a8e-9a43-2b0e3f0c9a10")
 INBOX, OUTBOX, MOBILE = "inbox/", "outbox/", "mobile"
-IMAGE2VIDEO = "image2video"
+IMAGE2VIDEO, CONCATENATE_KIND = "image2video", "concatenate"
+MAX_MANIFEST_BYTES = 256 * 1024
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
 _NUMBERS = {"length": float, "frame_rate": int, "zoom_speed": float}
 _TEXTS = ("webhook_url", "id")
@@ -82,8 +86,13 @@ def _start(toolkit: Toolkit, s3: Any, bucket: str, obj: InboxObject, job_id: str
     api_key = toolkit.keys.get(obj.key_id)
     if api_key.revoked:
         raise NotFound("the inbox's key is revoked")
+    if obj.kind == CONCATENATE_KIND:
+        data = _manifest(toolkit, s3, bucket, obj)
+        job = Job(job_id=job_id, kind=CONCATENATE_OP.kind, owner=api_key.owner, cost=toolkit.price(CONCATENATE_OP),
+                  input=data | {"endpoint": CONCATENATE_OP.endpoint, "output_key": output_key(obj, job_id)})
+        return _enqueue(toolkit, job, api_key)
     if obj.kind != IMAGE2VIDEO:
-        raise ValueError(f"inbox/<key>/{obj.kind}/ is not a kind of job; use {IMAGE2VIDEO}/")
+        raise ValueError(f"inbox/<key>/{obj.kind}/ is not a kind of job; use {IMAGE2VIDEO}/ or {CONCATENATE_KIND}/")
     if not obj.relative.lower().endswith(IMAGE_SUFFIXES):
         raise ValueError(f"{obj.relative} is not an image: the name must end in {', '.join(IMAGE_SUFFIXES)}")
     metadata = s3.head_object(Bucket=bucket, Key=obj.key).get("Metadata", {})
@@ -101,10 +110,33 @@ def _start(toolkit: Toolkit, s3: Any, bucket: str, obj: InboxObject, job_id: str
     job = Job(job_id=job_id, kind=IMAGE_TO_VIDEO_OP.kind, owner=api_key.owner, cost=toolkit.price(IMAGE_TO_VIDEO_OP),
               input=data | {"endpoint": IMAGE_TO_VIDEO_OP.endpoint, "source_key": obj.key,
                             "output_key": output_key(obj, job_id)})
-    if toolkit.jobs.get(job_id) is not None:
-        raise Conflict(f"job {job_id} already exists")
+    return _enqueue(toolkit, job, api_key)
+
+
+def _enqueue(toolkit: Toolkit, job: Job, api_key: Any) -> str:
+    if toolkit.jobs.get(job.job_id) is not None:  # a redelivered event: its job exists (or existed)
+        raise Conflict(f"job {job.job_id} already exists")
     toolkit.enqueue(job, api_key)
     return job.job_id
+
+
+def _manifest(toolkit: Toolkit, s3: Any, bucket: str, obj: InboxObject) -> dict[str, Any]:
+    """The concatenation request a manifest holds, checked like the HTTP body (and its clip limit)."""
+    if not obj.relative.lower().endswith(".json"):
+        raise ValueError(f"{obj.relative} is not a manifest: the name must end in .json")
+    answer = s3.get_object(Bucket=bucket, Key=obj.key, Range=f"bytes=0-{MAX_MANIFEST_BYTES}")
+    raw = answer["Body"].read()
+    if len(raw) > MAX_MANIFEST_BYTES:
+        raise ValueError(f"the manifest is larger than {MAX_MANIFEST_BYTES} bytes")
+    try:
+        body = http.strict_json(raw)
+    except http.InvalidJson as exc:
+        raise InvalidPayload(f"the manifest is not valid JSON ({exc})") from exc
+    data = validate(CONCATENATE, body)
+    limit = toolkit.settings.toolkit_max_video_urls
+    if len(data["video_urls"]) > limit:
+        raise InvalidPayload(f"video_urls: at most {limit} items are allowed")
+    return data
 
 
 def _refuse(toolkit: Toolkit, obj: InboxObject, job_id: str, reason: str) -> str:
