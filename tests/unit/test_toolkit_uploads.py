@@ -49,8 +49,19 @@ def test_a_filename_cannot_leave_the_inbox(s3, filename: str) -> None:
 
 @pytest.mark.parametrize("change", [
     {"kind": "concatenate2"}, {"content_type": "text/html"}, {"metadata": {"length": 0}},
+    {"content_type": "application/json"}, {"filename": "notes.txt"},
+    {"kind": "concatenate", "content_type": "image/jpeg", "filename": "r.json", "metadata": {}},
+    {"kind": "concatenate", "content_type": "application/json", "filename": "r.jpg", "metadata": {}},
+    {"kind": "concatenate", "content_type": "application/json", "filename": "r.json"},  # options are the manifest's
     {"metadata": {"api-key-id": "k2"}}, {"key_id": "k2"}, {"metadata": {"frame_rate": 240}},
 ])
 def test_anything_the_body_schema_does_not_allow_is_refused(s3, change: dict[str, Any]) -> None:
     with pytest.raises(InvalidPayload):
         presign(s3, "media", KEY, body(**change))
+
+
+def test_a_concatenation_manifest_goes_to_the_concatenate_inbox_as_json(s3) -> None:
+    answer = presign(s3, "media", KEY, {"kind": "concatenate", "filename": "reels/Reel.JSON",
+                                        "content_type": "application/json"})
+    assert answer["upload_key"] == "inbox/k1/concatenate/reels/Reel.JSON"
+    assert answer["headers"] == {"Content-Type": "application/json"}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reelgate.toolkit.ingest import IMAGE2VIDEO, INBOX
+from reelgate.toolkit.ingest import CONCATENATE_KIND, IMAGE2VIDEO, INBOX
 from reelgate.toolkit.keys import ApiKey
 from reelgate.toolkit.schemas import IMAGE_TO_VIDEO, InvalidPayload, validate
 
@@ -18,16 +18,22 @@ UPLOAD_SECONDS = 900
 _IMAGE_TYPES = ["image/jpeg", "image/png", "image/webp"]
 _OPTIONS = {name: IMAGE_TO_VIDEO["properties"][name] for name in ("length", "frame_rate", "zoom_speed",
                                                                   "webhook_url", "id")}
+# An image to convert, or a concatenation manifest (the /v1/video/concatenate body as a .json file).
 UPLOAD: dict[str, Any] = {
     "type": "object",
     "required": ["kind", "filename", "content_type"],
     "additionalProperties": False,
+    "if": {"properties": {"kind": {"const": CONCATENATE_KIND}}},
+    "then": {"properties": {"content_type": {"const": "application/json"}, "filename": {"pattern": r"(?i)\.json$"},
+                            "metadata": {"maxProperties": 0}}},
+    "else": {"properties": {"content_type": {"enum": _IMAGE_TYPES},
+                            "filename": {"pattern": r"(?i)\.(jpe?g|png|webp)$"}}},
     "properties": {
-        "kind": {"enum": [IMAGE2VIDEO]},
+        "kind": {"enum": [IMAGE2VIDEO, CONCATENATE_KIND]},
         # a relative path: no leading slash, no empty, "." or ".." segment, no backslash or control characters
         "filename": {"type": "string", "minLength": 1, "maxLength": 512,
                      "pattern": r"^(?!.*(^|/)\.{1,2}(/|$))(?!/)(?!.*//)[^\\\x00-\x1f]+(?<!/)$"},
-        "content_type": {"enum": _IMAGE_TYPES},
+        "content_type": {"enum": [*_IMAGE_TYPES, "application/json"]},
         "metadata": {"type": "object", "additionalProperties": False, "properties": _OPTIONS},
     },
 }
