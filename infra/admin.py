@@ -16,6 +16,7 @@ import sys
 from typing import Any
 
 from reelgate import aws
+from reelgate.events import JobEvents
 from reelgate.mobile.apps import AppRegistry, add_app_commands, run_app_command
 from reelgate.settings import get_settings
 from reelgate.toolkit.keys import ApiKeys
@@ -33,12 +34,18 @@ def jobs_table() -> str:
     return get_settings().jobs_table or LOCAL_NAMES.jobs_table
 
 
+def event_bus() -> str:
+    """REELGATE_EVENT_BUS (the stack output EventBusName), else the local cloud's bus."""
+    return get_settings().event_bus or LOCAL_NAMES.event_bus
+
+
 def _queue(args: argparse.Namespace) -> Any:
-    """Counters from the jobs really queued or running; jobs older than the flow's timeout settle first."""
+    """Counters from the jobs really queued or running; jobs older than the flow's timeout settle first
+    (and, like every status change, are published to the event bus)."""
     s = get_settings()
     ledger = Ledger(aws.client("dynamodb"), jobs_table=jobs_table(), state_table=state_table(),
                     max_queue_length=s.max_queue_length, max_active_per_key=s.toolkit_max_active_jobs_per_key,
-                    job_ttl_days=s.job_ttl_days)
+                    job_ttl_days=s.job_ttl_days, events=JobEvents(aws.client("events"), event_bus()))
     stale_after = None if args.keep_stale else (args.stale_after or s.toolkit_stale_job_seconds)
     return dataclasses.asdict(ledger.recount(stale_after=stale_after))
 

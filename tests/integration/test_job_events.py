@@ -65,3 +65,20 @@ def test_the_ledger_publishes_admission_and_settlement(cloud, publisher) -> None
     assert [(e.old_status, e.new_status, e.error) for e in events] == [
         (None, "queued", None), ("queued", "failed", "the clip could not be read")]
     assert events[0].provider == "reelgate" and events[0].owner == key.owner
+
+
+def test_the_operators_recount_publishes_the_stale_jobs_it_settles(cloud) -> None:
+    from infra import admin
+
+    state = cloud.env["REELGATE_STATE_TABLE"]
+    key = ApiKeys(aws.table(state)).create("k", credits=100)[1]
+    stale = Job(kind="toolkit.concatenate", owner=key.owner, cost=35, created_at="2020-01-01T00:00:00.000000+00:00")
+    Ledger(aws.client("dynamodb"), jobs_table=cloud.env["REELGATE_JOBS_TABLE"], state_table=state,
+           max_queue_length=0).admit(stale, key, 35)  # no publisher: only the recount's event is expected
+
+    result = admin._queue(admin.parser().parse_args(["queue", "recount", "--stale-after", "60"]))
+
+    assert result["settled_stale"] == [stale.job_id]
+    [event] = tapped(cloud)
+    assert (event.job_id, event.old_status, event.new_status) == (stale.job_id, "queued", "failed")
+    assert admin.event_bus() == cloud.env["REELGATE_EVENT_BUS"]
