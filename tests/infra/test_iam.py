@@ -16,7 +16,7 @@ GRANT_ACTIONS = {
     "write": {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"},
     "media:read": {"s3:GetObject"},
     "media:write": {"s3:PutObject", "s3:AbortMultipartUpload"},
-    "media:inbox": {"s3:PutObject"},  # under inbox/ only (tests/infra/test_inbox.py)
+    "media:inbox": {"s3:PutObject"},  # under inbox/ only (tests/infra/test_inbox_resources.py)
     "events:put": {"events:PutEvents"},
     "secret": {"secretsmanager:GetSecretValue"},
     "flow": {"states:StartExecution"},
