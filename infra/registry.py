@@ -87,7 +87,7 @@ def _post(*paths: str) -> tuple[Route, ...]:
 
 
 # Every function that writes jobs may change a job's status, and every status change is published to the
-# stack's bus (reelgate.events): "jobs:write" always comes with "events:put" (tests/infra/test_events.py).
+# stack's bus (reelgate.events): "jobs:write" always comes with "events:put" (tests/infra/test_event_bus.py).
 _TOOLKIT_SUBMIT: frozenset[Grant] = frozenset(
     {"jobs:read", "jobs:write", "state:read", "state:write", "media:read", "flow:toolkit", "events:put"}
 )
