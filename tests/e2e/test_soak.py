@@ -17,9 +17,9 @@ KEY = "rg_soak_key"
 
 @pytest.fixture(scope="module")
 def soak_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """A queue limit so the counter exists; no per-key cap (one key plays every caller)."""
+    """A queue limit so the counter exists; no per-key cap (one key plays every caller); 202 at admission."""
     with running_cloud(tmp_path_factory.mktemp("soak"), REELGATE_DEV_API_KEY=KEY, MAX_QUEUE_LENGTH="1000",
-                       REELGATE_TOOLKIT_MAX_ACTIVE_JOBS_PER_KEY="0") as (info, _):
+                       REELGATE_TOOLKIT_MAX_ACTIVE_JOBS_PER_KEY="0", REELGATE_API_WAIT_SECONDS="0") as (info, _):
         yield info
 
 
