@@ -49,7 +49,6 @@ def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
                 monkeypatch.setenv(key, value)
             monkeypatch.setenv("REELGATE_WEBHOOK_BACKOFF_SECONDS", "0.01")
             monkeypatch.setenv("REELGATE_WEBHOOK_SCHEDULE", "0,1,1,1,1,1,1,1")  # the flow's Wait states, compressed
-            monkeypatch.setenv("REELGATE_WEBHOOK_SCHEDULE", "0,1,1,1,1,1,1,1")  # the flow's Wait states, compressed
             _reset_caches()
             yield Cloud(env=env, session=boto3.Session())
         finally:
