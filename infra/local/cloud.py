@@ -148,8 +148,11 @@ class LocalCloud:
         if self._real_topview:
             out["topview"] = env["TOPVIEW_BASE_URL"]
         else:
+            # Like TopView, tasks finish on their own after a while and call back (0: only polls finish them).
+            seconds = float(env.get("REELGATE_TOPVIEW_SIM_TASK_SECONDS", "8"))
             topview = TopViewSimulator(host=self.host, port=int(env.get("REELGATE_TOPVIEW_SIM_PORT", "0")),
-                                       uid=TOPVIEW_SIM_UID, api_key=TOPVIEW_SIM_KEY)
+                                       uid=TOPVIEW_SIM_UID, api_key=TOPVIEW_SIM_KEY,
+                                       scenario={"seconds_until_done": seconds} if seconds > 0 else None)
             out["topview"] = topview.start()
             self._servers.append(topview)
         return out

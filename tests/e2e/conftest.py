@@ -29,7 +29,9 @@ TOPVIEW_FAST = {"REELGATE_TOPVIEW_CALLBACK_WAIT_SECONDS": "4", "REELGATE_TOPVIEW
                 "REELGATE_TOPVIEW_POLL_MAX_SECONDS": "1", "REELGATE_TOPVIEW_BUSY_RETRY_SECONDS": "1",
                 "REELGATE_TOPVIEW_RETRY_BASE_SECONDS": "0", "REELGATE_MIRROR_BACKOFF_SECONDS": "0.1",
                 # suites share one cloud: failovers of one test must not open a breaker for the next
-                "REELGATE_FAILOVER_BREAKER_FAILURES": "0"}
+                "REELGATE_FAILOVER_BREAKER_FAILURES": "0",
+                # the suites drive the simulated tasks themselves (polls, /_sim controls), not by a timer
+                "REELGATE_TOPVIEW_SIM_TASK_SECONDS": "0"}
 
 
 def free_port() -> int:
