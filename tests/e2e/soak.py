@@ -115,7 +115,8 @@ def run(info: dict[str, Any], api_key: str, *, total: int, concurrency: int, con
         report.answers[status] += 1
         failed_job = status == 500 and body.get("code") == 500 and body.get("job_id") and "response" in body
         report.server_errors += status >= 500 and not failed_job
-    _settle(client, [b["job_id"] for s, b in answers if b.get("job_id")], report)
+    # the emulator serves AWS one call at a time (~2 toolkit jobs a second): give the backlog time to drain
+    _settle(client, [b["job_id"] for s, b in answers if b.get("job_id")], report, timeout=max(120.0, 2.0 * total))
     report.seconds = time.monotonic() - started
     report.credits_after, report.queue_after = _books(info)
     client.close()
