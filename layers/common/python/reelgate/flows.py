@@ -1,9 +1,14 @@
-"""Starting Step Functions executions: one per job, named after the job so a retry cannot start two."""
+"""Step Functions for jobs: one execution per job, named after the job so a retry cannot start two, and
+resuming a flow that waits for a provider's callback (.waitForTaskToken)."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
+
+from botocore.exceptions import ClientError
+
+GONE_TOKEN = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"})
 
 
 def start(sfn: Any, state_machine_arn: str, job_id: str, payload: dict[str, Any]) -> str:
@@ -24,3 +29,14 @@ def failure_message(error: dict[str, Any]) -> str:
     if isinstance(parsed, dict) and parsed.get("errorMessage"):
         return str(parsed["errorMessage"])
     return str(cause or error.get("Error") or "the job failed")
+
+
+def resume(sfn: Any, token: str, output: dict[str, Any]) -> bool:
+    """SendTaskSuccess; False when that wait is already over (timed out, resumed, or its flow ended)."""
+    try:
+        sfn.send_task_success(taskToken=token, output=json.dumps(output))
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in GONE_TOKEN:
+            return False
+        raise
+    return True

@@ -29,7 +29,7 @@ from reelgate.topview.callbacks import Callbacks
 from reelgate.topview.flow import TopViewFlow
 from reelgate.topview.outputs import Mirror
 from reelgate.topview.service import TopViewService, busy_budget
-from reelgate.topview.waits import TaskWaits
+from reelgate.waits import TaskWaits
 
 UNKNOWN_CODE = 5005  # TopView's "Unknown error occurred": what a failure without a TopView code answers
 

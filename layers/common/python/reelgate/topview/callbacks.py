@@ -13,11 +13,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from reelgate.flows import resume
 from reelgate.observability import logger
 from reelgate.providers.topview import CallbackError, CallbackForged, callback_reply, parse_callback
 from reelgate.settings import Settings
-from reelgate.topview.flow import resume
-from reelgate.topview.waits import TaskWaits
+from reelgate.waits import TaskWaits
 
 
 def refusal(status: int, code: str, message: str) -> tuple[int, dict[str, Any]]:

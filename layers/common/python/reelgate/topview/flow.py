@@ -14,15 +14,12 @@ ended job frees its slot, and every later look at it repeats the release.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from reelgate.errors import Conflict
-from reelgate.flows import failure_message
+from reelgate.flows import failure_message, resume
 from reelgate.jobs import Job, JobStatus, JobStore, now_iso
 from reelgate.mobile.access import Limits
 from reelgate.mobile.slots import Endings
@@ -33,23 +30,9 @@ from reelgate.settings import Settings
 from reelgate.topview import outputs, plans
 from reelgate.topview.outputs import Mirror, MirrorFailed
 from reelgate.topview.service import busy_budget
-from reelgate.topview.waits import TaskWaits
+from reelgate.waits import TaskWaits
 
 MODERATION = frozenset({"4006", SECURITY})  # TopView's verdict on the content: the generation stays counted
-GONE_TOKEN = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"})
-
-
-def resume(sfn: Any, token: str, output: dict[str, Any]) -> bool:
-    """SendTaskSuccess; False when that wait is already over (timed out, resumed, or its flow ended)."""
-    try:
-        sfn.send_task_success(taskToken=token, output=json.dumps(output))
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in GONE_TOKEN:
-            return False
-        raise
-    return True
-
-
 class TopViewFlow:
     def __init__(self, *, jobs: JobStore, limits: Limits, mirror: Mirror, client: Callable[[], TopViewClient],
                  waits: TaskWaits, sfn: Any, events_client: Any, settings: Settings,

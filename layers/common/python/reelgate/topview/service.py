@@ -28,7 +28,7 @@ from reelgate.providers.topview import Submitted, TopViewClient, TopViewError, U
 from reelgate.settings import Settings
 from reelgate.topview import inputs, plans
 from reelgate.topview.inputs import Media, Submission
-from reelgate.topview.waits import TaskWaits
+from reelgate.waits import TaskWaits
 
 
 def busy_budget(app: App | None, settings: Settings) -> int:
