@@ -24,7 +24,8 @@ TABLE_WRITE = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
 MEDIA_READ = ("s3:GetObject",)  # also authorizes HeadObject and presigned GETs
 MEDIA_WRITE = ("s3:PutObject", "s3:AbortMultipartUpload")  # PutObject covers multipart parts
 SECRET_SETTING = {"pixverse": "pixverse_api_key_secret", "apphud": "apphud_webhook_token_secret",
-                  "apphud_apps": "apphud_app_keys_secret", "topview": "topview_api_key_secret"}
+                  "apphud_apps": "apphud_app_keys_secret", "topview": "topview_api_key_secret",
+                  "pixverse_webhook": "pixverse_webhook_key_secret"}
 RESOURCE_SETTING = {"jobs": "jobs_table", "state": "state_table", "media": "media_bucket", "events": "event_bus"}
 FLOW_SETTING = {"toolkit": "toolkit_flow_arn", "pixverse": "pixverse_flow_arn", "topview": "topview_flow_arn"}
 # SendTask{Success,Failure,Heartbeat}: a service integration's task token names no resource IAM could scope.
@@ -59,10 +60,13 @@ SETTING_GROUPS: dict[registry.SettingGroup, tuple[str, ...]] = {
                 "topview_text2image_model"),
     "routing": ("failover_breaker_failures", "failover_breaker_window_seconds"),
     "idempotency": ("idempotency_ttl_seconds", "idempotency_wait_seconds"),
+    "pixverse_webhooks": ("pixverse_webhook_url", "pixverse_webhook_wait_seconds", "pixverse_webhook_window_seconds",
+                          "pixverse_webhook_canonical", "pixverse_webhook_request_field"),
 }
 # Settings no deployed function reads: the local cloud's own, and explicit values that stand in for secrets.
 NOT_FUNCTION_SETTINGS = frozenset({"host", "port", "aws_port", "dev_api_key", "stage", "work_dir",
-                                   "pixverse_api_key", "apphud_webhook_token", "topview_api_key"})
+                                   "pixverse_api_key", "apphud_webhook_token", "topview_api_key",
+                                   "pixverse_webhook_key"})
 
 
 @dataclass(frozen=True)

@@ -14,18 +14,19 @@ ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_DIR = ROOT / "functions"
 STATEMACHINES_DIR = ROOT / "infra" / "statemachines"
 
-Auth = Literal["none", "api_key", "app", "apphud_token", "topview_uid"]
+Auth = Literal["none", "api_key", "app", "apphud_token", "topview_uid", "pixverse_signature"]
 Arch = Literal["arm64", "x86_64"]
 # What a function may touch; the CDK app turns each grant into the narrowest IAM permission.
 Grant = Literal[
     "jobs:read", "jobs:write", "state:read", "state:write", "media:read", "media:write",
     "events:put", "flow:toolkit", "flow:pixverse", "secret:pixverse", "secret:apphud", "secret:apphud_apps",
-    "flow:topview", "secret:topview", "tasks:topview",  # tasks: SendTask{Success,Failure,Heartbeat} on its flow's waits
+    "flow:topview", "secret:topview", "secret:pixverse_webhook",
+    "tasks:topview", "tasks:pixverse",  # tasks: SendTask{Success,Failure,Heartbeat} on its flow's waits
     "media:inbox",  # s3:PutObject under inbox/ only: what a presigned upload into a toolkit key's inbox needs
 ]
 # Which operator settings a function reads (infra/environment.py lists each group's settings).
 SettingGroup = Literal["jobs", "media_urls", "toolkit", "fetch", "webhooks", "media", "pixverse", "generation",
-                       "apphud", "topview", "routing", "idempotency"]
+                       "apphud", "topview", "routing", "idempotency", "pixverse_webhooks"]
 
 
 @dataclass(frozen=True)
@@ -189,7 +190,16 @@ FUNCTIONS: tuple[Function, ...] = (
         "pixverse_poll", "Poll Pixverse, mirror the video and finish the job (flow task)",
         memory=1024, timeout=300,
         grants=frozenset({"jobs:read", "jobs:write", "state:write", "media:write", "events:put", "secret:pixverse"}),
-        settings=("jobs", "media_urls", "pixverse", "generation", "fetch"),
+        settings=("jobs", "media_urls", "pixverse", "generation", "fetch", "pixverse_webhooks"),
+    ),
+    Function(
+        "pixverse_await", "Record a Pixverse wait's task token (flow task, .waitForTaskToken)",
+        grants=frozenset({"state:write", "tasks:pixverse"}), settings=("pixverse_webhooks",),
+    ),
+    Function(
+        "pixverse_callback", "PixVerse's signed webhooks resume the waiting flows", _post("/callbacks/pixverse"),
+        auth="pixverse_signature", grants=frozenset({"state:write", "tasks:pixverse", "secret:pixverse_webhook"}),
+        settings=("pixverse_webhooks",),
     ),
     Function(
         "pixverse_fail", "Mark a generation failed and release its slot (flow task)",
@@ -240,7 +250,7 @@ FLOWS: tuple[Flow, ...] = (
     ),
     Flow(
         "pixverse", "pixverse.asl.json",
-        {"PollFunctionArn": "pixverse_poll", "FailFunctionArn": "pixverse_fail"},
+        {"PollFunctionArn": "pixverse_poll", "AwaitFunctionArn": "pixverse_await", "FailFunctionArn": "pixverse_fail"},
     ),
     Flow(
         "topview", "topview.asl.json",

@@ -22,6 +22,8 @@ AUTH_REASONS: dict[str, str] = {
     "apphud_token": "Apphud's server-to-server webhook; the function checks its shared token.",
     "topview_uid": "TopView's noticeUrl callback; the function checks the Topview-Uid header and that a job "
                    "follows the task, and trusts nothing else in it (the task is re-read from TopView).",
+    "pixverse_signature": "PixVerse's webhook; the function checks its HMAC signature, timestamp window and nonce, "
+                          "and confirms the video's state with Pixverse before finishing a job.",
 }
 _CLOUDWATCH_POLICY = "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
 

@@ -18,6 +18,8 @@ SECRETS: dict[str, tuple[str, str, str]] = {
     "apphud": ("ApphudWebhookToken", "apphud-webhook-token", "Apphud S2S webhook shared token"),
     "apphud_apps": ("ApphudAppKeys", "apphud-app-keys",
                     'Apphud api keys of the registered apps, as JSON {"<bundle id>": "app_..."}'),
+    "pixverse_webhook": ("PixverseWebhookKey", "pixverse-webhook-key",
+                         "PixVerse webhook secret key (signs the webhooks PixVerse sends)"),
     "topview": ("TopviewApiKey", "topview-api-key", "TopView OpenAPI key (its uid is the topview_uid setting)"),
 }
 

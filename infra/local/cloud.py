@@ -57,6 +57,8 @@ class LocalCloud:
     runtime: Runtime | None = None
     _servers: list[Any] = field(default_factory=list)
     _serving: bool = False
+    # The simulated PixVerse account's webhook secret key, new for every run.
+    _pixverse_webhook_key: str = field(default_factory=lambda: secrets.token_urlsafe(24))
 
     @property
     def apphud_webhook_token(self) -> str:
@@ -131,11 +133,18 @@ class LocalCloud:
 
         env = self.config
         out = {}
-        if env.get("PIXVERSE_BASE_URL") and env.get("PIXVERSE_API_KEY"):
+        if self._real_pixverse:
             out["pixverse"] = env["PIXVERSE_BASE_URL"]
         else:
+            # Like PixVerse, videos finish on their own after a while and a signed webhook announces them
+            # (0: only polls finish them; the webhook still goes out when they do).
+            seconds = float(env.get("REELGATE_PIXVERSE_SIM_TASK_SECONDS", "5"))
+            scenario: dict[str, Any] = {"webhook_url": f"http://{self.host}:{self.port}/callbacks/pixverse",
+                                        "webhook_secret": self._pixverse_webhook_key}
+            if seconds > 0:
+                scenario["seconds_until_done"] = seconds
             pixverse = PixverseSimulator(host=self.host, port=int(env.get("REELGATE_PIXVERSE_SIM_PORT", "0")),
-                                         api_key=PIXVERSE_SIM_KEY)
+                                         api_key=PIXVERSE_SIM_KEY, scenario=scenario)
             out["pixverse"] = pixverse.start()
             self._servers.append(pixverse)
         if env.get("APPHUD_BASE_URL"):
@@ -158,14 +167,19 @@ class LocalCloud:
         return out
 
     @property
+    def _real_pixverse(self) -> bool:
+        return bool(self.config.get("PIXVERSE_BASE_URL") and self.config.get("PIXVERSE_API_KEY"))
+
+    @property
     def _real_topview(self) -> bool:
         return all(self.config.get(name) for name in ("TOPVIEW_BASE_URL", "TOPVIEW_UID", "TOPVIEW_API_KEY"))
 
     def _secrets(self, session: Any) -> dict[str, str]:
-        """The stack's three secrets, holding the simulators' keys unless real ones are configured."""
+        """The stack's secrets, holding the simulators' keys unless real ones are configured."""
         env = self.config
         values = {
-            "pixverse": env.get("PIXVERSE_API_KEY") if env.get("PIXVERSE_BASE_URL") else PIXVERSE_SIM_KEY,
+            "pixverse": env["PIXVERSE_API_KEY"] if self._real_pixverse else PIXVERSE_SIM_KEY,
+            "pixverse_webhook": env.get("PIXVERSE_WEBHOOK_KEY") if self._real_pixverse else self._pixverse_webhook_key,
             "apphud": self.apphud_webhook_token,
             "apphud_apps": json.dumps({DEV_BUNDLE_ID: env.get("REELGATE_DEV_APPHUD_API_KEY") or APPHUD_SIM_KEY}),
             "topview": env["TOPVIEW_API_KEY"] if self._real_topview else TOPVIEW_SIM_KEY,
@@ -184,6 +198,8 @@ class LocalCloud:
         if not self._real_topview:  # the simulator calls back to this gateway; a real TopView needs a public URL
             topview["topview_uid"] = TOPVIEW_SIM_UID
             values.setdefault("topview_notice_url", f"http://{self.host}:{self.port}/callbacks/topview")
+        if not self._real_pixverse:  # the simulator's console has this gateway's webhook URL registered
+            values.setdefault("pixverse_webhook_url", f"http://{self.host}:{self.port}/callbacks/pixverse")
         return values | topview | {
             "pixverse_base_url": providers["pixverse"], "apphud_base_url": providers["apphud"],
             "url_allowlist": ",".join(dict.fromkeys(allow)),

@@ -86,12 +86,12 @@ def test_examples_from_the_brief(synth: Synth) -> None:
     assert actions("health") == BASELINE
 
 
-def test_task_token_actions_are_granted_on_star_only_to_the_topview_callback_path(synth: Synth) -> None:
-    # A service integration's task token names no resource, so SendTask* cannot be scoped: only the two
-    # functions that resume TopView waits hold it.
+def test_task_token_actions_are_granted_on_star_only_to_the_callback_paths(synth: Synth) -> None:
+    # A service integration's task token names no resource, so SendTask* cannot be scoped: only the
+    # functions that resume TopView and Pixverse waits hold it.
     holders = {name for name in FUNCTIONS if any(
         a.startswith("states:SendTask") for st in statements_of(synth, name) for a in as_list(st["Action"]))}
-    assert holders == {"topview_callback", "topview_await"}
+    assert holders == {"topview_callback", "topview_await", "pixverse_callback", "pixverse_await"}
     for name in holders:
         send = [st for st in statements_of(synth, name) if "states:SendTaskSuccess" in as_list(st["Action"])]
         assert [as_list(st["Resource"]) for st in send] == [["*"]]

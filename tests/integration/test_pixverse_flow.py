@@ -1,21 +1,28 @@
 """The Pixverse flow on moto's ASL engine with the real handlers and the provider simulators:
-submit -> (Wait -> Poll -> Choice)* -> Done, the Catch path, and the deadline."""
+submit -> Choice -> (Wait -> Poll -> Choice)* -> Done when polling, Await -> Poll resumed by PixVerse's
+signed webhook, the Catch path, and the deadline."""
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from reelgate import aws
 from reelgate.dynamo import from_dynamo
 from reelgate.mobile.access import Limits
 from reelgate.mobile.apps import App, AppRegistry
+from werkzeug.wrappers import Request, Response
 
 from infra.local.lambdas import invoke
+from infra.local.simulators._server import SimServer
 from infra.local.simulators.apphud import ApphudSimulator
 from infra.local.simulators.pixverse import PixverseSimulator
+from infra.local.simulators.pixverse_webhooks import signed_headers
 from tests.helpers import event, reply
 from tests.integration.conftest import _reset_caches
 
@@ -92,8 +99,8 @@ def test_a_generation_is_polled_to_success_and_mirrored(cloud, providers) -> Non
     mirrored = aws.client("s3").get_object(Bucket="media", Key=job["output"]["video_key"])["Body"].read()
     assert mirrored[4:8] == b"ftyp"
     events = history(cloud, body["video_id"])
-    # three polls at status 5, then status 1
-    assert events.count("WaitStateEntered") == 4 and events.count("ChoiceStateEntered") == 4
+    # three polls at status 5, then status 1; the Choice also decides how the flow waits first
+    assert events.count("WaitStateEntered") == 4 and events.count("ChoiceStateEntered") == 5
     assert events[-1] == "ExecutionSucceeded"
     assert running_slots(cloud) == 0
 
@@ -155,3 +162,95 @@ def test_a_typical_60_second_generation_costs_at_most_20_state_transitions(cloud
         print(f"\n60 s generation: waits {schedule[:looks]} s, {looks} polls, {transitions} state transitions")
     assert events[-1] == "ExecutionSucceeded" and events.count("TaskStateEntered") == looks
     assert transitions <= 20
+
+
+class CallbackGateway:
+    """POST /callbacks/pixverse over real HTTP, answered by the pixverse_callback function (in process)."""
+
+    def __init__(self) -> None:
+        self._server = SimServer(self._wsgi, "127.0.0.1", 0)
+        self.url = self._server.start() + "/callbacks/pixverse"
+
+    def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        headers = {k: v for k, v in request.headers.items() if k.lower() != "content-length"}
+        result = invoke("pixverse_callback", event("pixverse_callback", headers=headers, raw=request.get_data()))
+        body = base64.b64decode(result["body"]) if result.get("isBase64Encoded") else result["body"]
+        return Response(body, status=result["statusCode"], mimetype="text/plain")(environ, start_response)
+
+    def stop(self) -> None:
+        self._server.stop()
+
+
+@pytest.fixture
+def webhooks(cloud, providers: PixverseSimulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[CallbackGateway]:
+    from reelgate.mobile import api
+
+    gateway = CallbackGateway()
+    monkeypatch.setenv("REELGATE_PIXVERSE_WEBHOOK_URL", gateway.url)
+    monkeypatch.setenv("REELGATE_PIXVERSE_WEBHOOK_WAIT_SECONDS", "120")  # only a webhook ends a wait in time
+    monkeypatch.setenv("PIXVERSE_WEBHOOK_KEY", WEBHOOK_KEY)
+    _reset_caches()
+    api.generations.cache_clear()
+    api.pixverse_callbacks.cache_clear()
+    providers.configure(webhook_url=gateway.url, webhook_secret=WEBHOOK_KEY, webhook_retry_seconds=[0.2, 0.5, 1],
+                        seconds_until_done=0.5)
+    try:
+        yield gateway
+    finally:
+        api.pixverse_callbacks.cache_clear()
+        gateway.stop()
+
+
+WEBHOOK_KEY = "px-webhook-key"
+
+
+def test_a_signed_webhook_resumes_the_waiting_flow_in_five_transitions(cloud, providers, webhooks) -> None:
+    status, body = submit()
+    job = wait_terminal(cloud, body["video_id"], timeout=60)  # the flow's wait lasts 120 s: only the webhook ends it
+
+    assert status == 200 and job["status"] == "succeeded"
+    events = history(cloud, body["video_id"])
+    entered = [e for e in events if e.endswith("StateEntered")]
+    # Next (Choice) -> Await (webhook) -> Poll (confirms with /video/result) -> Next -> Done
+    assert entered == ["ChoiceStateEntered", "TaskStateEntered", "TaskStateEntered", "ChoiceStateEntered",
+                       "SucceedStateEntered"]
+    delivered = [w for w in providers.state.snapshot()["webhooks"] if w["video_id"] == job["provider"]["video_id"]]
+    assert delivered and delivered[-1]["http_status"] == 200 and delivered[-1]["reply"] == "ok"
+    assert running_slots(cloud) == 0
+
+
+def test_forged_replayed_and_unknown_webhooks_are_refused(cloud, providers, webhooks) -> None:
+    _, body = submit()
+    job = wait_terminal(cloud, body["video_id"], timeout=60)
+    notice = {"id": job["provider"]["video_id"], "status": 1}
+    raw = json.dumps(notice)
+    headers = signed_headers(notice, WEBHOOK_KEY, "body") | {"Content-Type": "application/json"}
+
+    forged = httpx.post(webhooks.url, content=raw, headers=signed_headers(notice, "guessed", "body"))
+    first = httpx.post(webhooks.url, content=raw, headers=headers)
+    replayed = httpx.post(webhooks.url, content=raw, headers=headers)
+    unknown = {"id": "1152921504606846975", "status": 1}
+    stranger = httpx.post(webhooks.url, content=json.dumps(unknown),
+                          headers=signed_headers(unknown, WEBHOOK_KEY, "body"))
+
+    assert (forged.status_code, first.status_code, replayed.status_code, stranger.status_code) == (401, 200, 401, 404)
+    assert first.text == "ok" and "nonce" in replayed.text and "secret" not in forged.text.lower()
+
+
+def test_without_a_webhook_the_flow_looks_itself_after_each_wait(cloud, providers, webhooks,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from reelgate.mobile import api
+
+    monkeypatch.setenv("REELGATE_PIXVERSE_WEBHOOK_WAIT_SECONDS", "1")  # the fallback: a poll after each wait
+    _reset_caches()
+    api.generations.cache_clear()
+    # Polls finish the video (the third look) and every webhook is lost.
+    providers.configure(webhook_url="http://127.0.0.1:9/lost", seconds_until_done=None, polls_until_done=2)
+
+    _, body = submit()
+    job = wait_terminal(cloud, body["video_id"], timeout=60)
+
+    assert job["status"] == "succeeded"
+    events = history(cloud, body["video_id"])
+    assert events.count("TaskTimedOut") >= 2 and events[-1] == "ExecutionSucceeded"

@@ -15,7 +15,7 @@ from reelgate.settings import Settings
 from reelgate.storage import MediaStore
 from reelgate.topview.flow import TopViewFlow
 from reelgate.topview.outputs import Mirror
-from reelgate.topview.waits import TaskWaits
+from reelgate.waits import TaskWaits
 
 from infra.local.simulators.topview import TopViewSimulator
 

@@ -3,7 +3,7 @@ first, and a notice resumes each job once."""
 
 from __future__ import annotations
 
-from reelgate.topview.waits import TaskWaits
+from reelgate.waits import TaskWaits
 
 
 def waits(cloud) -> TaskWaits:

@@ -6,7 +6,8 @@ Scenario JSON for POST /_sim/scenario (keys merge; unknown keys are rejected wit
   moderated_images, image_moderation_at ("upload" | "submit"), concurrency_limit,
   concurrency_release_seconds, long_clips, max_image_bytes, max_image_side, min_image_side,
   activated_templates, sd_only_templates, effects_remaining, min_poll_interval,
-  balance, credit_package,
+  webhook_url, webhook_secret, webhook_order ("body" | "sorted"), webhook_request_field,
+  webhook_retry_seconds (signed webhooks when a video finishes, §8), balance, credit_package,
   fail_next       {code, times=1, endpoint="*", http_status?, raw?}   (or a list of them)
   rate_limit_next {retry_after?, times=1, endpoint="*", code?}       -> HTTP 429
   delay_next      {seconds, times=1, endpoint="*"}  (answers late, after doing the work)
@@ -30,6 +31,7 @@ from infra.local.simulators._server import SimServer, json_response, read_json, 
 from infra.local.simulators.pixverse_app import Handler, PixverseApi, envelope
 from infra.local.simulators.pixverse_rules import ERR_MESSAGES, SimError
 from infra.local.simulators.pixverse_state import SUCCESS, TERMINAL, Fault, PixverseState
+from infra.local.simulators.pixverse_webhooks import WebhookSender
 
 API_PREFIX = "/openapi/v2/"
 GET_ENDPOINTS = frozenset({"video/result", "account/balance"})
@@ -50,6 +52,7 @@ class PixverseSimulator:
         self._server = SimServer(self._wsgi, host, port)
         self._initial = scenario or {}
         self.state.apply(self._initial)
+        self.webhooks = WebhookSender(self.state, self.api.video_view)
 
     def start(self) -> str:
         return self._server.start() + API_PREFIX.rstrip("/")
@@ -59,6 +62,7 @@ class PixverseSimulator:
         return self._server.root_url + API_PREFIX.rstrip("/")
 
     def stop(self) -> None:
+        self.webhooks.stop()
         self._server.stop()
 
     def configure(self, **scenario: Any) -> None:

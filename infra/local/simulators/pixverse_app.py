@@ -128,6 +128,7 @@ class PixverseApi:
             credits=credits, width=width, height=height, final_status=scenario.final_status,
             polls_until_done=scenario.polls_until_done, seconds_until_done=scenario.seconds_until_done,
             created=now, created_wall=time.time(), modified_wall=time.time(),
+            webhook_url=body.get(scenario.webhook_request_field) if scenario.webhook_request_field else None,
         )
         state.jobs[job.id] = job
         return {"video_id": job.id, "credits": credits}

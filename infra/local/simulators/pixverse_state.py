@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -58,6 +59,14 @@ class Scenario:
     sd_only_templates: list[int] = field(default_factory=list)
     effects_remaining: int | None = None
     min_poll_interval: float = 0.0  # > 0 records polls that come faster than this
+    # Webhooks (§8): where finished videos are announced (as if registered in the console), the secret
+    # key that signs them, how the signed pairs are ordered [UNVERIFIED], a generate-body field that
+    # carries a per-request URL instead [UNVERIFIED], and the delays of the retries after the first attempt.
+    webhook_url: str | None = None
+    webhook_secret: str = ""
+    webhook_order: str = "body"  # or "sorted"
+    webhook_request_field: str | None = None
+    webhook_retry_seconds: list[float] = field(default_factory=lambda: [2, 10, 30, 60, 300, 900, 3600, 14400])
 
 
 @dataclass
@@ -79,6 +88,7 @@ class Job:
     polls: int = 0
     stuck: bool = False
     last_poll: float | None = None
+    webhook_url: str | None = None  # from the generate body's webhook field, when the scenario names one
 
     def due(self, now: float) -> bool:
         if self.seconds_until_done is not None:
@@ -110,6 +120,7 @@ class PixverseState:
     def __init__(self, api_key: str) -> None:
         self.lock = threading.RLock()
         self.api_key = api_key
+        self.on_finish: Callable[[Job], None] | None = None  # the webhook sender (called under the lock)
         self.reset()
 
     def reset(self) -> None:
@@ -120,6 +131,7 @@ class PixverseState:
         self.replays: dict[tuple[str, str], Replay] = {}
         self.calls: list[dict[str, Any]] = []
         self.poll_violations: list[dict[str, Any]] = []
+        self.webhooks: list[dict[str, Any]] = []  # every delivery attempt
         self.credit_monthly = 100_000
         self.credit_package = 0
         self.next_id = ID_BASE + 1
@@ -200,6 +212,8 @@ class PixverseState:
         job.status, job.modified_wall = status, time.time()
         if status == MODERATED:  # "credits used for filtered videos will be automatically refunded"
             self.credit_monthly += job.credits
+        if self.on_finish is not None:
+            self.on_finish(job)
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -210,6 +224,7 @@ class PixverseState:
             "faults": [asdict(f) for f in self.faults if f.times > 0],
             "calls": self.calls,
             "poll_violations": self.poll_violations,
+            "webhooks": self.webhooks,
         }
 
 

@@ -46,6 +46,11 @@ def pixverse_api_key(settings: Settings) -> str:
     return resolve_secret(settings.pixverse_api_key, settings.pixverse_api_key_secret)
 
 
+def pixverse_webhook_key(settings: Settings) -> str:
+    """PIXVERSE_WEBHOOK_KEY if set, else the secret named by `pixverse_webhook_key_secret`."""
+    return resolve_secret(settings.pixverse_webhook_key, settings.pixverse_webhook_key_secret)
+
+
 def topview_api_key(settings: Settings) -> str:
     """TOPVIEW_API_KEY if set, else the secret named by `topview_api_key_secret`."""
     return resolve_secret(settings.topview_api_key, settings.topview_api_key_secret)

@@ -93,6 +93,18 @@ class Settings(BaseSettings):
     pixverse_retry_base_seconds: float = Field(1.0, ge=0)
     # Longest wait on a 429 Retry-After (absent -> 60 s, capped); submit Lambdas have ~29 s in total.
     pixverse_max_retry_after_seconds: float = Field(10.0, ge=0)
+    # PixVerse webhooks (contracts/pixverse.md §8): the public URL of POST /callbacks/pixverse, as registered
+    # with PixVerse; empty: flows only poll. With it, each wait lasts `pixverse_webhook_wait_seconds` unless a
+    # webhook ends it (a lost webhook costs at most that long). How the URL is registered and how the signed
+    # payload is written are [UNVERIFIED]: `..._request_field` names a generate-body field carrying the URL
+    # (empty: registered in PixVerse's console), `..._canonical` orders the signed pairs.
+    pixverse_webhook_url: str = ""
+    pixverse_webhook_wait_seconds: int = Field(120, ge=1)
+    pixverse_webhook_window_seconds: int = Field(300, ge=1)
+    pixverse_webhook_canonical: Literal["body", "sorted"] = "body"
+    pixverse_webhook_request_field: str = ""
+    pixverse_webhook_key: SecretStr | None = Field(None, validation_alias=_env("PIXVERSE_WEBHOOK_KEY"))
+    pixverse_webhook_key_secret: str = ""  # Secrets Manager name/ARN, used when pixverse_webhook_key is unset
     poll_initial_seconds: int = Field(5, ge=0)
     poll_max_seconds: int = Field(30, ge=0)
     poll_growth: float = Field(2.0, ge=1.0)

@@ -15,6 +15,7 @@ from reelgate.events import JobEvents
 from reelgate.jobs import JobStore
 from reelgate.mobile.access import Entitlements, Limits
 from reelgate.mobile.apps import AppRegistry
+from reelgate.mobile.callbacks import PixverseCallbacks
 from reelgate.mobile.errors import INTERNAL, INVALID_PARAMETER, OVERLOADED, ApiError
 from reelgate.mobile.generation import Generations
 from reelgate.mobile.requests import IMAGE_TYPES, Image
@@ -23,10 +24,11 @@ from reelgate.mobile.webhook import apply_event
 from reelgate.observability import logger
 from reelgate.providers.apphud import ApphudClient
 from reelgate.providers.pixverse import PixverseClient
-from reelgate.secrets import pixverse_api_key, resolve_secret
+from reelgate.secrets import pixverse_api_key, pixverse_webhook_key, resolve_secret
 from reelgate.settings import Settings, get_settings
 from reelgate.storage import MediaStore
 from reelgate.transact import Busy
+from reelgate.waits import PIXVERSE, TaskWaits
 
 THROTTLED = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
 
@@ -71,7 +73,15 @@ def generations() -> Generations:
     """The composition root of the flow's task functions."""
     s = get_settings()
     return Generations(jobs=job_store(s), limits=limits(s), media=media_store(s), pixverse=lambda: _pixverse(s),
-                       events_client=aws.client("events"), settings=s)
+                       settings=s, waits=TaskWaits(aws.table(s.state_table), prefix=PIXVERSE),
+                       sfn=aws.client("stepfunctions"))
+
+
+@cache
+def pixverse_callbacks() -> PixverseCallbacks:
+    s = get_settings()
+    return PixverseCallbacks(waits=TaskWaits(aws.table(s.state_table), prefix=PIXVERSE), state=aws.table(s.state_table),
+                             sfn=aws.client("stepfunctions"), secret=lambda: pixverse_webhook_key(s), settings=s)
 
 
 def plain_json(status: int, body: Any) -> Response:

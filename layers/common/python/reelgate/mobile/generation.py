@@ -1,4 +1,10 @@
-"""The Pixverse flow's tasks: poll with an adaptive interval, mirror the finished video, finish the job.
+"""The Pixverse flow's tasks: wait for PixVerse's webhook or poll with an adaptive interval, mirror the
+finished video, finish the job.
+
+With a webhook URL configured (`pixverse_webhook_url`), each wait is a .waitForTaskToken that the
+webhook ends at once (POST /callbacks/pixverse) and that times out after `pixverse_webhook_wait_seconds`,
+when the flow looks itself; without, the flow polls at the adaptive interval. Either way the job is
+finished only on what `/video/result` says.
 
 Quota rule (docs/decisions.md): a generation that ends by Pixverse's verdict on it (success, moderated,
 deleted, failed by the provider) stays counted; one that ends because of us (deadline, mirror that
@@ -18,15 +24,16 @@ from typing import Any
 
 from reelgate import deadline, fetch
 from reelgate.errors import Conflict
-from reelgate.flows import failure_message
+from reelgate.flows import failure_message, resume
 from reelgate.jobs import Job, JobStatus, JobStore
 from reelgate.mobile.access import Limits
-from reelgate.mobile.service import video_key
+from reelgate.mobile.service import first_look, video_key
 from reelgate.mobile.slots import Endings
 from reelgate.observability import logger
 from reelgate.providers.pixverse import PixverseClient, PixverseError, VideoResult
 from reelgate.settings import Settings
 from reelgate.storage import MediaStore
+from reelgate.waits import TaskWaits
 
 FAILED_STATUSES = {6: "the video was deleted by the provider", 7: "the video was blocked by moderation",
                    8: "the provider failed to generate the video"}
@@ -41,21 +48,30 @@ class MirrorFailed(Exception):
 
 class Generations:
     def __init__(self, *, jobs: JobStore, limits: Limits, media: MediaStore, pixverse: Callable[[], PixverseClient],
-                 events_client: Any, settings: Settings, sleep: Callable[[float], None] = time.sleep) -> None:
+                 settings: Settings, waits: TaskWaits | None = None, sfn: Any = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self.jobs, self.limits, self.media, self._pixverse = jobs, limits, media, pixverse
-        self._events, self._settings, self._sleep = events_client, settings, sleep
+        self._settings, self._waits, self._sfn, self._sleep = settings, waits, sfn, sleep
         self.endings = Endings(jobs=jobs, limits=limits)
 
     def next_wait(self, polls: int) -> int:
         s = self._settings
         return int(min(s.poll_max_seconds, s.poll_initial_seconds * s.poll_growth ** polls))
 
+    def arm(self, job_id: str, video_id: str, token: str) -> None:
+        """The flow waits for PixVerse's webhook about `video_id` with `token`; one that came meanwhile
+        resumes it now."""
+        if self._waits is None or self._sfn is None:
+            raise RuntimeError("waiting for webhooks needs the task waits and Step Functions")
+        if self._waits.arm(str(video_id), job_id, token):
+            resume(self._sfn, token, {"video_id": str(video_id), "early": True})
+
     def poll(self, job_id: str, polls: int, video_id: str | None = None) -> dict[str, Any]:
         """One look at the provider: {done: true} once the job is finished, else when to look again.
 
         `video_id` is Pixverse's id from the flow's input: a job still `submitting` adopts it (the
         submission's own write of it failed)."""
-        done = {"job_id": job_id, "done": True, "video_id": video_id}
+        done = {"job_id": job_id, "done": True, "video_id": video_id, "listen": False, "wait": 0}
         job = self.endings.job(job_id)
         if job.status is JobStatus.SUBMITTING:
             job = self._adopt(job, video_id)
@@ -73,8 +89,12 @@ class Generations:
         if self._past_deadline(job):
             self.endings.end(job, JobStatus.FAILED, ours=True, error="the provider did not finish before the deadline")
             return done
+        video_id = video_id or (job.provider or {}).get("video_id")
+        if self._settings.pixverse_webhook_url:
+            return {"job_id": job_id, "done": False, "polls": polls + 1, "video_id": video_id,
+                    **first_look(self._settings)}
         return {"job_id": job_id, "done": False, "polls": polls + 1, "wait": self.next_wait(polls + 1),
-                "video_id": video_id}
+                "video_id": video_id, "listen": False}
 
     def fail(self, job_id: str, error: dict[str, Any]) -> None:
         """The flow's catch path: an unexpected failure still ends the job and frees the slot; a job that

@@ -40,6 +40,13 @@ STATUS = {JobStatus.QUEUED: "generating", JobStatus.SUBMITTING: "generating", Jo
           JobStatus.SUCCEEDED: "success", JobStatus.FAILED: "error"}
 
 
+def first_look(settings: Settings) -> dict[str, Any]:
+    """How a new generation's flow waits first (part of its input): for the webhook, or to poll."""
+    if settings.pixverse_webhook_url:
+        return {"listen": True, "wait": settings.pixverse_webhook_wait_seconds}
+    return {"listen": False, "wait": settings.poll_initial_seconds}
+
+
 def video_key(job_id: str) -> str:
     return f"videos/{job_id}.mp4"
 
@@ -115,7 +122,7 @@ class MobileApi:
         self._record_accepted(job, video_id)
         try:
             flows.start(self._sfn, s.pixverse_flow_arn, job.job_id,
-                        {"job_id": job.job_id, "video_id": video_id, "wait": s.poll_initial_seconds, "polls": 0})
+                        {"job_id": job.job_id, "video_id": video_id, "polls": 0, "done": False, **first_look(s)})
         except Exception:
             submissions.abandon(job, held, "the generation could not be followed")
             raise

@@ -167,6 +167,7 @@ class PixverseClient:
         jitter: Callable[[], float] = random.random,
         deadline_margin: float = 0.0,
         min_attempt_seconds: float = MIN_ATTEMPT_SECONDS,
+        generate_extra: dict[str, Any] | None = None,
     ) -> None:
         self._base = base_url.rstrip("/")
         self._api_key = api_key
@@ -186,6 +187,7 @@ class PixverseClient:
         # record the outcome. Every attempt's timeout and every wait ends before them.
         self._margin = deadline_margin
         self._min_attempt = min_attempt_seconds
+        self._generate_extra = dict(generate_extra or {})  # fields every generate body carries (a webhook URL)
 
     @classmethod
     def from_settings(cls, settings: Settings, api_key: str, **options: Any) -> PixverseClient:
@@ -196,6 +198,8 @@ class PixverseClient:
             "max_retry_after": settings.pixverse_max_retry_after_seconds,
             "deadline_margin": settings.pixverse_deadline_margin_seconds,
         }
+        if settings.pixverse_webhook_url and settings.pixverse_webhook_request_field:
+            configured["generate_extra"] = {settings.pixverse_webhook_request_field: settings.pixverse_webhook_url}
         return cls(settings.pixverse_base_url, api_key, **{**configured, **options})
 
     def close(self) -> None:
@@ -251,6 +255,7 @@ class PixverseClient:
     def _generate(self, path: str, body: dict[str, Any], seed: int | None, trace_id: str | None) -> int:
         if seed is not None:
             body["seed"] = seed
+        body = self._generate_extra | body
         return _int_field(self._call("POST", path, trace_id=trace_id, json=body), "video_id")
 
     def _call(self, method: str, path: str, *, trace_id: str | None = None, **kwargs: Any) -> Any:
