@@ -110,7 +110,7 @@ _TOOLKIT_API: tuple[SettingGroup, ...] = ("jobs", "media_urls", "toolkit")
 _MOBILE_API: tuple[SettingGroup, ...] = ("jobs", "media_urls", "pixverse", "generation", "apphud")
 # /text2video and /image2video: Pixverse, TopView's common tasks, or one failing over to the other.
 _ROUTED_SUBMIT: frozenset[Grant] = _MOBILE_SUBMIT | {"flow:topview", "secret:topview"}
-_ROUTED_API: tuple[SettingGroup, ...] = (*_MOBILE_API, "topview", "routing", "idempotency")
+_ROUTED_API: tuple[SettingGroup, ...] = (*_MOBILE_API, "pixverse_webhooks", "topview", "routing", "idempotency")
 
 FUNCTIONS: tuple[Function, ...] = (
     Function("health", "Liveness probe", (Route("GET", "/health"),)),

@@ -31,7 +31,10 @@ TOPVIEW_FAST = {"REELGATE_TOPVIEW_CALLBACK_WAIT_SECONDS": "4", "REELGATE_TOPVIEW
                 # suites share one cloud: failovers of one test must not open a breaker for the next
                 "REELGATE_FAILOVER_BREAKER_FAILURES": "0",
                 # the suites drive the simulated tasks themselves (polls, /_sim controls), not by a timer
-                "REELGATE_TOPVIEW_SIM_TASK_SECONDS": "0"}
+                "REELGATE_TOPVIEW_SIM_TASK_SECONDS": "0",
+                # likewise the simulated PixVerse videos (its webhooks still go out when a poll finishes them),
+                # and a flow that waits for a webhook looks itself after a second
+                "REELGATE_PIXVERSE_SIM_TASK_SECONDS": "0", "REELGATE_PIXVERSE_WEBHOOK_WAIT_SECONDS": "1"}
 
 
 def free_port() -> int:

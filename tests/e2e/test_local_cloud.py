@@ -103,6 +103,25 @@ def test_a_clean_shell_converts_an_image_and_concatenates_the_results(cloud: dic
     assert abs(float(streams["format"]["duration"]) - 3.0) <= 0.08
 
 
+def test_a_clean_shell_generation_ends_on_pixverses_signed_webhook(cloud: dict[str, Any]) -> None:
+    # As `make dev` runs: simulated videos finish after a few seconds and PixVerse's webhook announces
+    # them; the flow's wait for it lasts 120 s, so finishing well before that is the webhook's doing.
+    ask = {"app_bundle_id": cloud["dev_app"], "apphud_user_id": "active_user"}
+    submitted = httpx.post(cloud["api"] + "/text2video", json=ask | {"prompt": "A lighthouse"}, timeout=60)
+    assert submitted.status_code == 200, submitted.text
+    video_id = submitted.json()["video_id"]
+
+    def finished() -> dict[str, Any] | None:
+        answer = httpx.post(cloud["api"] + "/get-status", json=ask | {"video_id": video_id}, timeout=30).json()
+        return answer if answer["status"] != "generating" else None
+
+    answer = wait_for(finished, timeout=60, interval=0.5)
+    assert answer["status"] == "success" and answer["video_url"], answer
+    simulator = cloud["pixverse"].removesuffix("/openapi/v2")
+    deliveries = httpx.get(simulator + "/_sim/state", timeout=10).json()["webhooks"]
+    assert deliveries and {(d["http_status"], d["reply"]) for d in deliveries} == {(200, "ok")}
+
+
 def test_a_5_mb_multipart_image_gets_api_gateways_413_and_a_4_mb_one_reaches_the_function(
         cloud: dict[str, Any]) -> None:
     def form(size: int) -> httpx.Response:
