@@ -74,5 +74,6 @@ bench: venv ffmpeg ## speed ratios (printed, never asserted)
 	$(PY) bench/image_to_video.py
 	$(PY) bench/concatenate.py
 	$(PY) bench/local_cloud.py
+	$(PY) bench/pixverse_flow.py
 
 .PHONY: help venv ffmpeg layers dev test unit integration infra e2e soak lint typecheck synth invoke lock bench
