@@ -19,6 +19,8 @@ from reelgate.mobile.errors import INTERNAL, INVALID_PARAMETER, OVERLOADED, ApiE
 from reelgate.mobile.generation import Generations
 from reelgate.mobile.requests import IMAGE_TYPES, Image
 from reelgate.mobile.service import MobileApi
+from reelgate.mobile.slots import entitled_app
+from reelgate.mobile.uploads import Uploads
 from reelgate.mobile.webhook import apply_event
 from reelgate.observability import logger
 from reelgate.providers.apphud import ApphudClient
@@ -72,6 +74,22 @@ def generations() -> Generations:
     s = get_settings()
     return Generations(jobs=job_store(s), limits=limits(s), media=media_store(s), pixverse=lambda: _pixverse(s),
                        events_client=aws.client("events"), settings=s)
+
+
+@cache
+def uploads() -> Uploads:
+    s = get_settings()
+    return Uploads(aws.client("s3"), s.media_bucket, max_bytes=s.mobile_upload_max_bytes,
+                   direct_max_bytes=s.mobile_direct_image_max_bytes, expires=s.mobile_upload_seconds)
+
+
+def upload(body: Any, source: str | None) -> dict[str, Any]:
+    """POST /uploads: an entitled caller's presigned PUT of one image (reelgate.mobile.uploads)."""
+    s = get_settings()
+    who, content_type, size = uploads().request(body)
+    state = aws.table(s.state_table)
+    entitled_app(AppRegistry(state), entitlements(s, state), who, source)
+    return uploads().presign(who, content_type, size)
 
 
 def plain_json(status: int, body: Any) -> Response:

@@ -28,12 +28,13 @@ from reelgate import http
 from reelgate.errors import Conflict, InsufficientCredits, NotFound, QueueFull
 from reelgate.jobs import Job, JobStatus
 from reelgate.observability import logger
+from reelgate.storage import INBOX, MOBILE_INBOX
 from reelgate.toolkit.ledger import TooManyJobs
 from reelgate.toolkit.schemas import CONCATENATE, IMAGE_TO_VIDEO, InvalidPayload, validate
 from reelgate.toolkit.service import CONCATENATE_OP, IMAGE_TO_VIDEO_OP, Toolkit
 
 _NAMESPACE = uuid.UUID("6f1c7c55-2a55-4a8e-9a43-2b0e3f0c9a10")
-INBOX, OUTBOX, MOBILE = "inbox/", "outbox/", "mobile"
+OUTBOX, MOBILE = "outbox/", MOBILE_INBOX.removeprefix(INBOX).rstrip("/")
 IMAGE2VIDEO, CONCATENATE_KIND = "image2video", "concatenate"
 MAX_MANIFEST_BYTES = 256 * 1024
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
