@@ -7,7 +7,6 @@ anything of ours (a failure without a TopView code answers 502 with 5005, "unkno
 
 from __future__ import annotations
 
-import json
 from functools import cache
 from typing import Any
 
@@ -117,16 +116,9 @@ def form(app: APIGatewayRestResolver) -> multipart.Form:
 
 
 def image_form(app: APIGatewayRestResolver, *images: str) -> multipart.Form:
-    """The request as a form whose `images` are files sent in it (up to the direct limit) or `<image>_key`
-    names of the caller's uploads, read into the form (reelgate.mobile.uploads). With keys only, the
-    body may also be a JSON object."""
-    body = json_or_form(app)
-    if not isinstance(body, multipart.Form):
-        if not isinstance(body, dict):
-            raise ApiError(INVALID_PARAMETER, "invalid parameter: the body must be a JSON object or a form")
-        body = multipart.Form(fields={name: value if isinstance(value, str) else json.dumps(value)
-                                      for name, value in body.items()})
-    return mobile_api.uploads().attach(body, images)
+    """The multipart form whose `images` are files sent in it (up to the direct limit) or `<image>_key`
+    fields naming the caller's uploads, read into the form (reelgate.mobile.uploads)."""
+    return mobile_api.uploads().attach(form(app), images)
 
 
 def json_or_form(app: APIGatewayRestResolver) -> Any:
