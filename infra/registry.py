@@ -220,7 +220,7 @@ FUNCTIONS += (
            frozenset()),
           ("topview_product_avatar", "/topview/product-avatar", "Product avatar video (TopView)", _UPLOADS_READ),
           ("topview_marketing_video", "/topview/marketing-video", "Marketing video previews (TopView M2V)",
-           frozenset()),
+           _UPLOADS_READ),
           ("topview_marketing_export", "/topview/marketing-video/export", "Export a marketing video (TopView M2V)",
            frozenset()),
       )),

@@ -13,7 +13,7 @@ from PIL import Image
 
 from tests.e2e.conftest import wait_for
 from tests.e2e.test_mobile import APP, assert_error, scenario, sims, status, subscriber  # noqa: F401 - fixture
-from tests.e2e.test_topview import accepted, cloud, finish_when_waiting, finished  # noqa: F401 - fixture
+from tests.e2e.test_topview import accepted, cloud, finish_when_waiting, finished, fresh_topview  # noqa: F401
 from tests.e2e.test_topview import subscriber as topview_subscriber
 
 MB = 1024 * 1024
@@ -125,3 +125,23 @@ def test_a_topview_image_endpoint_takes_a_key(http, cloud) -> None:  # noqa: F81
     assert finished(http, user, video_id)["status"] == "success"
     [sent] = cloud.state()["uploads"]
     assert (sent["format"], sent["size"], sent["uploaded"]) == ("png", len(picture), True)
+
+
+def test_topview_product_avatar_and_marketing_video_take_keys(http, cloud) -> None:  # noqa: F811
+    user = topview_subscriber(cloud)
+    product, extra = noise_png(5 * MB), noise_png(256 * 1024)
+    product_key, extra_key = upload(http, user, product)["upload_key"], upload(http, user, extra)["upload_key"]
+
+    fields = {"app_bundle_id": APP, "apphud_user_id": user, "prompt": "Holds it", "avatar_id": "av-1",
+              "product_image_key": product_key}
+    accepted(http.post("/topview/product-avatar", files={k: (None, v) for k, v in fields.items()}))
+    fields = {"app_bundle_id": APP, "apphud_user_id": user, "product_name": "Mug", "product_description": "A mug",
+              "files_keys": f"{product_key},{extra_key}"}
+    accepted(http.post("/topview/marketing-video", files={k: (None, v) for k, v in fields.items()}))
+
+    assert [(u["format"], u["size"]) for u in cloud.state()["uploads"]] == [("png", len(product)),
+                                                                           ("png", len(product)), ("png", len(extra))]
+    other = topview_subscriber(cloud)
+    fields = {"app_bundle_id": APP, "apphud_user_id": other, "product_name": "Mug", "product_description": "A mug",
+              "files_keys": product_key}
+    assert_error(http.post("/topview/marketing-video", files={k: (None, v) for k, v in fields.items()}), 403, 500020)

@@ -48,7 +48,8 @@ def test_the_mobile_upload_function_may_put_objects_under_the_mobile_inbox_and_n
     assert not any("jobs" in str(s["Resource"]).lower() for s in statements)  # no job is written by an upload
 
 
-@pytest.mark.parametrize("name", ["image_to_video", "topview_image_to_video", "topview_product_avatar"])
+@pytest.mark.parametrize("name", ["image_to_video", "topview_image_to_video", "topview_product_avatar",
+                                  "topview_marketing_video"])
 def test_image_endpoints_may_read_the_mobile_inbox_only(synth: Synth, name: str) -> None:
     reads = [s for s in _s3_statements(synth, name) if "s3:GetObject" in actions_of([s])]
     assert len(reads) == 1 and actions_of(reads) == {"s3:GetObject"}

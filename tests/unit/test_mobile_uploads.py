@@ -149,16 +149,42 @@ def test_attach_puts_each_keyed_image_into_the_form(uploads, s3, jpeg) -> None:
     assert form.uploads == [("product_image", form.files["product_image"])]
 
 
+def with_file(name: str, upload: Upload, **extra: str) -> Form:
+    """A form as multipart.parse gives it: the file by name and in the list of every upload."""
+    return Form(fields=fields(**extra), files={name: upload}, uploads=[(name, upload)])
+
+
 def test_a_direct_image_over_the_direct_limit_points_at_uploads(uploads) -> None:
-    big = Form(fields=fields(), files={"image": Upload("a.jpg", "", b"\xff" * (4 * MB + 1))})
+    big = with_file("image", Upload("a.jpg", "", b"\xff" * (4 * MB + 1)))
     with pytest.raises(ApiError) as caught:
         uploads.attach(big, ["image"])
     assert (caught.value.status, caught.value.code) == (413, 500030)
     assert "POST /uploads" in caught.value.message and "image_key" in caught.value.message
-    at_limit = Form(fields=fields(), files={"image": Upload("a.jpg", "", b"\xff" * (4 * MB))})
+    at_limit = with_file("image", Upload("a.jpg", "", b"\xff" * (4 * MB)))
     assert uploads.attach(at_limit, ["image"]) is at_limit
 
 
 def test_a_file_and_a_key_for_the_same_image_are_refused(uploads) -> None:
-    both = Form(fields=fields(image_key=prefix(WHO) + "a.jpg"), files={"image": Upload("a.jpg", "", b"x")})
+    both = with_file("image", Upload("a.jpg", "", b"x"), image_key=prefix(WHO) + "a.jpg")
     assert code_of(lambda: uploads.attach(both, ["image"])) == (422, 400017)
+
+
+def test_several_keys_become_several_files_in_order(uploads, s3, jpeg, tmp_path) -> None:
+    png = circle_image(tmp_path / "b.png", (320, 240), "PNG").read_bytes()
+    s3.objects[prefix(WHO) + "a.jpg"], s3.objects[prefix(WHO) + "b.png"] = (jpeg, "image/jpeg"), (png, "image/png")
+    direct = Upload("c.png", "", png)
+    form = Form(fields=fields(files_keys=f" {prefix(WHO)}a.jpg, {prefix(WHO)}b.png,"), uploads=[("files", direct)])
+    uploads.attach(form, (), several=("files",))
+    assert [(name, upload.data) for name, upload in form.uploads] == [("files", png), ("files", jpeg), ("files", png)]
+
+
+def test_one_foreign_key_among_several_refuses_the_request(uploads, s3, jpeg) -> None:
+    s3.objects[prefix(WHO) + "a.jpg"] = (jpeg, "image/jpeg")
+    form = Form(fields=fields(files_keys=f"{prefix(WHO)}a.jpg,inbox/mobile/com.example.app/user-2/b.jpg"))
+    assert code_of(lambda: uploads.attach(form, (), several=("files",))) == (403, 500020)
+
+
+def test_any_file_of_the_form_over_the_direct_limit_points_at_uploads(uploads) -> None:
+    form = Form(fields=fields(), uploads=[("files", Upload("a.png", "", b"x")),
+                                          ("files", Upload("b.png", "", b"\xff" * (4 * MB + 1)))])
+    assert code_of(lambda: uploads.attach(form, (), several=("files",))) == (413, 500030)

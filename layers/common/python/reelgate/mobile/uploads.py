@@ -110,19 +110,22 @@ class Uploads:
                                               "image declared at /uploads")
         return Upload(f"{field}{EXTENSIONS[found]}", found, data)
 
-    def attach(self, form: Form, fields: Iterable[str]) -> Form:
-        """`form` with each of `fields` sent directly checked against the direct limit, and each sent as
-        `<field>_key` read from the caller's uploads into `form.files`."""
-        who: requests.Caller | None = None
-        for field in fields:
-            key = (form.fields.get(f"{field}_key") or "").strip()
-            sent = form.files.get(field)
-            if sent is not None and sent.data and key:
+    def attach(self, form: Form, fields: Iterable[str], *, several: Iterable[str] = ()) -> Form:
+        """`form` with its files checked against the direct limit, and the images sent by key read from the
+        caller's uploads into it: each of `fields` as `<field>_key`, each of `several` (fields that take many
+        files) as `<field>_keys`, a comma-separated list."""
+        for name, upload in form.uploads:
+            if len(upload.data) > self.direct_max_bytes:
+                raise too_large(name, self.direct_max_bytes, direct=True)
+        singles = [(field, key) for field in fields if (key := (form.fields.get(f"{field}_key") or "").strip())]
+        for field, _ in singles:
+            if field in form.files and form.files[field].data:
                 raise ApiError(INVALID_PARAMETER, f"invalid parameter: send either {field} or {field}_key, not both")
-            if sent is not None and len(sent.data) > self.direct_max_bytes:
-                raise too_large(field, self.direct_max_bytes, direct=True)
-            if key:
-                who = who or requests.caller(form.fields)
+        keyed = singles + [(field, key.strip()) for field in several
+                           for key in (form.fields.get(f"{field}_keys") or "").split(",") if key.strip()]
+        if keyed:
+            who = requests.caller(form.fields)
+            for field, key in keyed:
                 upload = self.read(who, key, field)
                 form.files[field] = upload
                 form.uploads.append((field, upload))
