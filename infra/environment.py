@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, create_model
 from reelgate.settings import Settings
+from reelgate.storage import MOBILE_INBOX
 
 from infra import registry
 
@@ -62,6 +63,7 @@ SETTING_GROUPS: dict[registry.SettingGroup, tuple[str, ...]] = {
     "idempotency": ("idempotency_ttl_seconds", "idempotency_wait_seconds"),
     "pixverse_webhooks": ("pixverse_webhook_url", "pixverse_webhook_wait_seconds", "pixverse_webhook_window_seconds",
                           "pixverse_webhook_canonical", "pixverse_webhook_request_field"),
+    "uploads": ("mobile_upload_max_bytes", "mobile_direct_image_max_bytes", "mobile_upload_seconds"),
 }
 # Settings no deployed function reads: the local cloud's own, and explicit values that stand in for secrets.
 NOT_FUNCTION_SETTINGS = frozenset({"host", "port", "aws_port", "dev_api_key", "stage", "work_dir",
@@ -183,6 +185,10 @@ def statements(grants: frozenset[registry.Grant], res: Resources) -> list[Statem
             out.append(Statement(TABLE_READ if target == "read" else TABLE_WRITE, tables[kind]))
         elif grant == "media:inbox":
             out.append(Statement(("s3:PutObject",), (f"{res.media_bucket_arn}/inbox/*",)))
+        elif grant == "media:mobile_inbox":
+            out.append(Statement(("s3:PutObject",), (f"{res.media_bucket_arn}/{MOBILE_INBOX}*",)))
+        elif grant == "media:mobile_inbox_read":
+            out.append(Statement(MEDIA_READ, (f"{res.media_bucket_arn}/{MOBILE_INBOX}*",)))
         elif kind == "media":
             out.append(Statement(MEDIA_READ if target == "read" else MEDIA_WRITE, (f"{res.media_bucket_arn}/*",)))
         elif kind == "events":

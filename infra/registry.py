@@ -23,10 +23,12 @@ Grant = Literal[
     "flow:topview", "secret:topview", "secret:pixverse_webhook",
     "tasks:topview", "tasks:pixverse",  # tasks: SendTask{Success,Failure,Heartbeat} on its flow's waits
     "media:inbox",  # s3:PutObject under inbox/ only: what a presigned upload into a toolkit key's inbox needs
+    "media:mobile_inbox",  # s3:PutObject under inbox/mobile/ only: a mobile caller's presigned upload (/uploads)
+    "media:mobile_inbox_read",  # s3:GetObject under inbox/mobile/ only: images named by `image_key`
 ]
 # Which operator settings a function reads (infra/environment.py lists each group's settings).
 SettingGroup = Literal["jobs", "media_urls", "toolkit", "fetch", "webhooks", "media", "pixverse", "generation",
-                       "apphud", "topview", "routing", "idempotency", "pixverse_webhooks"]
+                       "apphud", "topview", "routing", "idempotency", "pixverse_webhooks", "uploads"]
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,8 @@ _TOPVIEW_SUBMIT: frozenset[Grant] = frozenset(
      "events:put"}
 )
 _TOPVIEW_API: tuple[SettingGroup, ...] = ("jobs", "generation", "apphud", "topview", "idempotency")
+# Endpoints that take images also take keys of the caller's uploads (POST /uploads): they read them.
+_UPLOADS_READ: frozenset[Grant] = frozenset({"media:mobile_inbox_read"})
 
 # Renders are the expensive work: at most this many at once, so a burst cannot take the account's whole
 # concurrency (or its bill) and every other function keeps running; further flow tasks are throttled and retried.
@@ -174,7 +178,13 @@ FUNCTIONS: tuple[Function, ...] = (
     ),
     Function(
         "image_to_video", "Image to video (Pixverse, or TopView as the app's route says)", _post("/image2video"),
-        auth="app", grants=_ROUTED_SUBMIT, settings=_ROUTED_API,
+        auth="app", grants=_ROUTED_SUBMIT | _UPLOADS_READ, settings=(*_ROUTED_API, "uploads"),
+    ),
+    Function(
+        "mobile_upload", "Presigned upload of one image under the caller's own prefix (then sent by key)",
+        _post("/uploads"), auth="app", grants=frozenset({"state:read", "state:write", "secret:apphud_apps",
+                                                          "media:mobile_inbox"}),
+        settings=("apphud", "uploads"),
     ),
     Function(
         "get_status", "Status of a generation", _post("/get-status"), auth="app",
@@ -210,15 +220,19 @@ FUNCTIONS: tuple[Function, ...] = (
 
 FUNCTIONS += (
     # --- Mobile video API (TopView) ---
-    *(Function(name, description, _post(path), auth="app", grants=_TOPVIEW_SUBMIT, settings=_TOPVIEW_API)
-      for name, path, description in (
-          ("topview_text_to_video", "/topview/text2video", "Text to video (TopView common task)"),
-          ("topview_image_to_video", "/topview/image2video", "Image to video (TopView common task)"),
-          ("topview_text_to_image", "/topview/text2image", "Text to image (TopView common task)"),
-          ("topview_video_avatar", "/topview/video-avatar", "Talking avatar with text to speech (TopView)"),
-          ("topview_product_avatar", "/topview/product-avatar", "Product avatar video (TopView)"),
-          ("topview_marketing_video", "/topview/marketing-video", "Marketing video previews (TopView M2V)"),
-          ("topview_marketing_export", "/topview/marketing-video/export", "Export a marketing video (TopView M2V)"),
+    *(Function(name, description, _post(path), auth="app", grants=_TOPVIEW_SUBMIT | images,
+               settings=(*_TOPVIEW_API, "uploads") if images else _TOPVIEW_API)
+      for name, path, description, images in (
+          ("topview_text_to_video", "/topview/text2video", "Text to video (TopView common task)", frozenset()),
+          ("topview_image_to_video", "/topview/image2video", "Image to video (TopView common task)", _UPLOADS_READ),
+          ("topview_text_to_image", "/topview/text2image", "Text to image (TopView common task)", frozenset()),
+          ("topview_video_avatar", "/topview/video-avatar", "Talking avatar with text to speech (TopView)",
+           frozenset()),
+          ("topview_product_avatar", "/topview/product-avatar", "Product avatar video (TopView)", _UPLOADS_READ),
+          ("topview_marketing_video", "/topview/marketing-video", "Marketing video previews (TopView M2V)",
+           _UPLOADS_READ),
+          ("topview_marketing_export", "/topview/marketing-video/export", "Export a marketing video (TopView M2V)",
+           frozenset()),
       )),
     Function(
         "topview_callback", "TopView noticeUrl callbacks resume the waiting flows", _post("/callbacks/topview"),

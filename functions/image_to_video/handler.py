@@ -16,7 +16,8 @@ app = topview.resolver()  # the mobile answers, plus TopView's error table for a
 
 @app.post("/image2video", middlewares=[idempotency.mobile])
 def image_to_video() -> Response:
-    return api.answer(router().image2video(topview.form(app), source_ip(app.current_event.raw_event)))
+    form = topview.image_form(app, "image")  # the file, or image_key: an upload of the caller's (POST /uploads)
+    return api.answer(router().image2video(form, source_ip(app.current_event.raw_event)))
 
 
 handler = rest_entry(app)

@@ -13,7 +13,7 @@ app = topview.resolver()
 
 @app.post("/topview/image2video", middlewares=[idempotency.mobile])
 def image2video() -> Response:
-    return api.answer(topview.service().image2video(topview.form(app), topview.source(app)))
+    return api.answer(topview.service().image2video(topview.image_form(app, "image"), topview.source(app)))
 
 
 handler = rest_entry(app)

@@ -10,11 +10,12 @@ from reelgate.mobile import api
 from reelgate.topview import api as topview
 
 app = topview.resolver()
+IMAGES = ("product_image", "product_mask", "template_image", "template_mask")  # each also as <name>_key
 
 
 @app.post("/topview/product-avatar", middlewares=[idempotency.mobile])
 def product_avatar() -> Response:
-    return api.answer(topview.service().product_avatar(topview.form(app), topview.source(app)))
+    return api.answer(topview.service().product_avatar(topview.image_form(app, *IMAGES), topview.source(app)))
 
 
 handler = rest_entry(app)

@@ -106,6 +106,15 @@ class Functions(Construct):
                 reason="Presigned uploads name keys chosen per request, all under inbox/ (the caller's own prefix "
                        "is enforced by the function, which signs for one key at a time).",
             ))
+        if spec.grants & {"media:mobile_inbox", "media:mobile_inbox_read"}:
+            bucket = self._targets.media.node.default_child
+            assert isinstance(bucket, CfnElement)
+            suppressions.append(NagPackSuppression(
+                id="AwsSolutions-IAM5",
+                applies_to=[f"Resource::<{Stack.of(self).get_logical_id(bucket)}.Arn>/inbox/mobile/*"],
+                reason="Mobile uploads are keyed per caller and upload under inbox/mobile/; the function signs or "
+                       "reads one key at a time, only under the caller's own prefix.",
+            ))
         NagSuppressions.add_resource_suppressions(role, suppressions, apply_to_children=True)
         NagSuppressions.add_resource_suppressions(function, [NagPackSuppression(
             id="AwsSolutions-L1",

@@ -103,3 +103,18 @@ def test_a_manifest_in_a_tenants_concatenate_inbox_becomes_its_joined_video(loca
     s3.download_file(BUCKET, video, str(tmp_path / "joined.mp4"))
     assert probe(tmp_path / "joined.mp4").duration == pytest.approx(2.0, abs=0.15)
     assert credits(local_cloud, api_key) == 65
+
+
+def test_a_manifest_may_join_the_tenants_own_objects_by_key(local_cloud, s3, site, tmp_path) -> None:
+    key_id, api_key = new_key(local_cloud, credits=100)
+    clip(site.root / "in3.mp4", "320x240", 25, False)
+    clip(tmp_path / "own.mp4", "320x240", 25, False)
+    s3.upload_file(str(tmp_path / "own.mp4"), BUCKET, f"inbox/{key_id}/clips/own.mp4")
+    manifest = {"video_urls": [{"video_key": f"inbox/{key_id}/clips/own.mp4"}, {"video_url": f"{site.url}/in3.mp4"}]}
+    s3.put_object(Bucket=BUCKET, Key=f"inbox/{key_id}/concatenate/mine.json", Body=json.dumps(manifest).encode())
+
+    [video] = wait_for(lambda: outputs(s3, key_id), timeout=90)
+
+    s3.download_file(BUCKET, video, str(tmp_path / "joined.mp4"))
+    assert probe(tmp_path / "joined.mp4").duration == pytest.approx(2.0, abs=0.15)
+    assert credits(local_cloud, api_key) == 65

@@ -17,6 +17,8 @@ GRANT_ACTIONS = {
     "media:read": {"s3:GetObject"},
     "media:write": {"s3:PutObject", "s3:AbortMultipartUpload"},
     "media:inbox": {"s3:PutObject"},  # under inbox/ only (tests/infra/test_inbox_resources.py)
+    "media:mobile_inbox": {"s3:PutObject"},  # under inbox/mobile/ only (likewise)
+    "media:mobile_inbox_read": {"s3:GetObject"},  # under inbox/mobile/ only (likewise)
     "events:put": {"events:PutEvents"},
     "secret": {"secretsmanager:GetSecretValue"},
     "flow": {"states:StartExecution"},

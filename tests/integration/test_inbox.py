@@ -4,6 +4,7 @@ the flow's start is recorded, not run, and a bucket without notifications keeps 
 from __future__ import annotations
 
 import io
+import json
 from typing import Any
 
 import pytest
@@ -114,6 +115,63 @@ def test_a_bad_manifest_is_one_failed_job(cloud, toolkit, key, name, body, reaso
     [job_id] = ingest(toolkit, aws.client("s3"), {"Records": [record]})
     job = jobs(cloud).get(job_id)
     assert job.status is JobStatus.FAILED and reason in job.error and credits(cloud, key) == 100
+
+
+def test_a_manifest_may_name_objects_of_its_own_keys_inbox_and_outbox(cloud, toolkit, key) -> None:
+    s3 = cloud.client("s3")
+    for clip in (f"inbox/{key.key_id}/clips/a.mp4", f"outbox/{key.key_id}/earlier.png.j1.mp4"):
+        s3.put_object(Bucket=BUCKET, Key=clip, Body=b"video")
+    manifest = json.dumps({"video_urls": [{"video_key": f"inbox/{key.key_id}/clips/a.mp4"},
+                                          {"video_url": "https://a.example/2.mp4"},
+                                          {"video_key": f"outbox/{key.key_id}/earlier.png.j1.mp4"}]}).encode()
+    record = put_manifest(cloud, f"inbox/{key.key_id}/concatenate/mixed.json", "08", manifest)
+
+    [job_id] = ingest(toolkit, aws.client("s3"), {"Records": [record]})
+
+    job = jobs(cloud).get(job_id)
+    assert job.status is JobStatus.QUEUED and [sorted(item) for item in job.input["video_urls"]] == [
+        ["video_key"], ["video_url"], ["video_key"]]
+    assert credits(cloud, key) == 65
+
+
+@pytest.mark.parametrize(("clip", "reason"), [
+    ("inbox/{other}/clips/a.mp4", "must name an object under inbox/{key}/"),  # another tenant's object
+    ("outbox/{other}/x.mp4", "must name an object under inbox/{key}/"),
+    ("inbox/{key}/../{other}/clips/a.mp4", "must name an object under"),
+    ("inbox/mobile/app/user/a.jpg", "must name an object under"),
+    ("videos/j.mp4", "must name an object under"),
+    ("inbox/{key}/clips/missing.mp4", "no object"),
+])
+def test_a_manifest_naming_anything_but_its_own_keys_objects_is_one_failed_job(cloud, toolkit, key, clip,
+                                                                               reason) -> None:
+    other = "0123456789abcdef"
+    cloud.client("s3").put_object(Bucket=BUCKET, Key=f"inbox/{other}/clips/a.mp4", Body=b"video")
+    cloud.client("s3").put_object(Bucket=BUCKET, Key=f"outbox/{other}/x.mp4", Body=b"video")
+    named = clip.format(key=key.key_id, other=other)
+    manifest = json.dumps({"video_urls": [{"video_key": named}]}).encode()
+    record = put_manifest(cloud, f"inbox/{key.key_id}/concatenate/theirs.json", "09", manifest)
+
+    [job_id] = ingest(toolkit, aws.client("s3"), {"Records": [record]})
+
+    job = jobs(cloud).get(job_id)
+    assert job.status is JobStatus.FAILED and reason.format(key=key.key_id) in job.error
+    assert credits(cloud, key) == 100 and toolkit._sfn.started == []
+
+
+@pytest.mark.parametrize("item", [{}, {"video_url": "https://a.example/1.mp4", "video_key": "inbox/k/a.mp4"},
+                                  {"video_key": ""}, {"video_key": 5}])
+def test_a_manifest_clip_is_one_url_or_one_key(cloud, toolkit, key, item) -> None:
+    record = put_manifest(cloud, f"inbox/{key.key_id}/concatenate/odd.json", "10",
+                          json.dumps({"video_urls": [item]}).encode())
+    [job_id] = ingest(toolkit, aws.client("s3"), {"Records": [record]})
+    assert jobs(cloud).get(job_id).status is JobStatus.FAILED and credits(cloud, key) == 100
+
+
+def test_the_http_concatenation_takes_no_keys() -> None:
+    from reelgate.toolkit.schemas import CONCATENATE, InvalidPayload, validate
+
+    with pytest.raises(InvalidPayload):
+        validate(CONCATENATE, {"video_urls": [{"video_key": "inbox/k/a.mp4"}]})
 
 
 @pytest.mark.parametrize(("name", "metadata", "reason"), [

@@ -120,6 +120,14 @@ class Settings(BaseSettings):
     apphud_timeout_seconds: float = Field(10.0, gt=0)
     entitlement_cache_seconds: int = Field(300, ge=0)
 
+    # --- Mobile uploads (POST /uploads, then `image_key`) ---
+    # An image sent through /uploads: at most this many bytes (Pixverse's and TopView's own limit is 20 MB).
+    mobile_upload_max_bytes: int = Field(20 * 1024 * 1024, gt=0, le=20 * 1024 * 1024)
+    # An image sent in the request itself: at most this many bytes, below what reaches a function on AWS
+    # (~4.4 MB of multipart once base64-encoded into Lambda's 6 MB); larger ones go through /uploads.
+    mobile_direct_image_max_bytes: int = Field(4 * 1024 * 1024, gt=0, le=20 * 1024 * 1024)
+    mobile_upload_seconds: int = Field(900, ge=60, le=3600)  # how long an /uploads URL stays valid
+
     # --- Mobile limits (hardening) ---
     # A submission's per-user slot is a lease: held this long unless its flow takes it over. It must
     # exceed the submit functions' timeout (29 s), so a lease never expires under a live submission.

@@ -2,8 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+INBOX = "inbox/"
+MOBILE_INBOX = f"{INBOX}mobile/"  # mobile callers' uploads (POST /uploads): read by key, never a trigger
+
+
+def presigned_put(s3: Any, bucket: str, key: str, content_type: str, *, expires: int,
+                  metadata: Mapping[str, str] | None = None, content_length: int | None = None) -> dict[str, Any]:
+    """A presigned PUT of exactly one object, and every header the client must send with it.
+
+    The signature covers the content type, the `x-amz-meta-*` metadata and, when given, the length: real
+    S3 refuses a presigned PUT whose signed headers are missing or different, so none can be swapped.
+    """
+    meta = dict(metadata or {})
+    params: dict[str, Any] = {"Bucket": bucket, "Key": key, "ContentType": content_type, "Metadata": meta}
+    headers = {"Content-Type": content_type} | {f"x-amz-meta-{name}": value for name, value in meta.items()}
+    if content_length is not None:
+        params["ContentLength"] = content_length
+        headers["Content-Length"] = str(content_length)
+    url = s3.generate_presigned_url("put_object", ExpiresIn=expires, Params=params)
+    return {"upload_url": url, "upload_key": key, "method": "PUT", "headers": headers, "expires_in": expires}
 
 
 class MediaStore:

@@ -20,6 +20,8 @@ from reelgate.mobile.errors import INTERNAL, INVALID_PARAMETER, OVERLOADED, ApiE
 from reelgate.mobile.generation import Generations
 from reelgate.mobile.requests import IMAGE_TYPES, Image
 from reelgate.mobile.service import MobileApi
+from reelgate.mobile.slots import entitled_app
+from reelgate.mobile.uploads import Uploads
 from reelgate.mobile.webhook import apply_event
 from reelgate.observability import logger
 from reelgate.providers.apphud import ApphudClient
@@ -82,6 +84,22 @@ def pixverse_callbacks() -> PixverseCallbacks:
     s = get_settings()
     return PixverseCallbacks(waits=TaskWaits(aws.table(s.state_table), prefix=PIXVERSE), state=aws.table(s.state_table),
                              sfn=aws.client("stepfunctions"), secret=lambda: pixverse_webhook_key(s), settings=s)
+
+
+@cache
+def uploads() -> Uploads:
+    s = get_settings()
+    return Uploads(aws.client("s3"), s.media_bucket, max_bytes=s.mobile_upload_max_bytes,
+                   direct_max_bytes=s.mobile_direct_image_max_bytes, expires=s.mobile_upload_seconds)
+
+
+def upload(body: Any, source: str | None) -> dict[str, Any]:
+    """POST /uploads: an entitled caller's presigned PUT of one image (reelgate.mobile.uploads)."""
+    s = get_settings()
+    who, content_type, size = uploads().request(body)
+    state = aws.table(s.state_table)
+    entitled_app(AppRegistry(state), entitlements(s, state), who, source)
+    return uploads().presign(who, content_type, size)
 
 
 def plain_json(status: int, body: Any) -> Response:

@@ -28,16 +28,21 @@ def split_owner(owner: str) -> tuple[str, str]:
     return bundle_id, user_id
 
 
+def entitled_app(apps: AppRegistry, entitlements: Entitlements, who: Caller, source: str | None) -> App:
+    """The caller's registered app, once Apphud (or its cached answer) says the user is entitled."""
+    app = apps.get(who.bundle_id)
+    if app is None:
+        raise ApiError(INVALID_ACCOUNT, f"invalid account: app {who.bundle_id} is not registered")
+    entitlements.require(app, who.user_id, source)
+    return app
+
+
 class Submissions:
     def __init__(self, *, apps: AppRegistry, entitlements: Entitlements, limits: Limits, jobs: JobStore) -> None:
         self.apps, self.entitlements, self.limits, self.jobs = apps, entitlements, limits, jobs
 
     def entitled_app(self, who: Caller, source: str | None) -> App:
-        app = self.apps.get(who.bundle_id)
-        if app is None:
-            raise ApiError(INVALID_ACCOUNT, f"invalid account: app {who.bundle_id} is not registered")
-        self.entitlements.require(app, who.user_id, source)
-        return app
+        return entitled_app(self.apps, self.entitlements, who, source)
 
     def open(self, app: App, who: Caller, job: Job, lease_seconds: float, provider: str, **fields: Any) -> Reservation:
         """Reserve a slot and the month's generation for `job` and record it `submitting` (its provider

@@ -2,7 +2,8 @@
 
 Layout: `inbox/<key id>/image2video/<relative path>` (jpg, jpeg, png or webp, any case), or
 `inbox/<key id>/concatenate/<relative path>.json`, a manifest in the JSON body's schema of
-`/v1/video/concatenate` (its clips are URLs; keys are not taken yet). The key is the
+`/v1/video/concatenate` whose clips are URLs or `{"video_key": ...}`, objects of the same key's own
+`inbox/<key id>/` or `outbox/<key id>/` (an earlier job's video), never another tenant's. The key is the
 path's, never the uploader's say-so (the old `api-key-id` metadata let anyone who could write to inbox/
 bill any key); a key's presigned uploads (`POST /v1/uploads`) write under its own prefix only. `length`,
 `frame_rate`, `zoom_speed`, `webhook_url` and `id` come from the object's metadata and are validated like
@@ -24,16 +25,19 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
+from botocore.exceptions import ClientError
+
 from reelgate import http
 from reelgate.errors import Conflict, InsufficientCredits, NotFound, QueueFull
 from reelgate.jobs import Job, JobStatus
 from reelgate.observability import logger
+from reelgate.storage import INBOX, MOBILE_INBOX
 from reelgate.toolkit.ledger import TooManyJobs
-from reelgate.toolkit.schemas import CONCATENATE, IMAGE_TO_VIDEO, InvalidPayload, validate
+from reelgate.toolkit.schemas import IMAGE_TO_VIDEO, MANIFEST, InvalidPayload, validate
 from reelgate.toolkit.service import CONCATENATE_OP, IMAGE_TO_VIDEO_OP, Toolkit
 
 _NAMESPACE = uuid.UUID("6f1c7c55-2a55-4a8e-9a43-2b0e3f0c9a10")
-INBOX, OUTBOX, MOBILE = "inbox/", "outbox/", "mobile"
+OUTBOX, MOBILE = "outbox/", MOBILE_INBOX.removeprefix(INBOX).rstrip("/")
 IMAGE2VIDEO, CONCATENATE_KIND = "image2video", "concatenate"
 MAX_MANIFEST_BYTES = 256 * 1024
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
@@ -132,11 +136,26 @@ def _manifest(toolkit: Toolkit, s3: Any, bucket: str, obj: InboxObject) -> dict[
         body = http.strict_json(raw)
     except http.InvalidJson as exc:
         raise InvalidPayload(f"the manifest is not valid JSON ({exc})") from exc
-    data = validate(CONCATENATE, body)
+    data = validate(MANIFEST, body)
     limit = toolkit.settings.toolkit_max_video_urls
     if len(data["video_urls"]) > limit:
         raise InvalidPayload(f"video_urls: at most {limit} items are allowed")
+    for index, item in enumerate(data["video_urls"]):
+        if "video_key" in item:
+            _own_object(s3, bucket, obj.key_id, item["video_key"], f"video_urls[{index}].video_key")
     return data
+
+
+def _own_object(s3: Any, bucket: str, key_id: str, key: str, name: str) -> None:
+    """`key` is an existing object of this key's own inbox/ or outbox/ (never another tenant's)."""
+    if not key.startswith((f"{INBOX}{key_id}/", f"{OUTBOX}{key_id}/")) or {"", ".", ".."} & set(key.split("/")):
+        raise InvalidPayload(f"{name} must name an object under {INBOX}{key_id}/ or {OUTBOX}{key_id}/")
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound", "403", "AccessDenied"):
+            raise InvalidPayload(f"{name}: no object {key}") from exc
+        raise
 
 
 def _refuse(toolkit: Toolkit, obj: InboxObject, job_id: str, reason: str) -> str:

@@ -64,6 +64,15 @@ CONCATENATE: dict[str, Any] = {
     },
 }
 
+# An inbox manifest (inbox/<key id>/concatenate/*.json): the HTTP body, whose clips may also be objects of
+# the same key's own inbox/ or outbox/ (`video_key`; checked against the key in reelgate.toolkit.ingest).
+MANIFEST: dict[str, Any] = CONCATENATE | {"properties": CONCATENATE["properties"] | {"video_urls": (
+    CONCATENATE["properties"]["video_urls"] | {"items": {
+        "type": "object", "minProperties": 1, "maxProperties": 1,
+        "properties": {"video_url": _URI, "video_key": {"type": "string", "minLength": 1, "maxLength": 1024}},
+        "oneOf": [{"required": ["video_url"]}, {"required": ["video_key"]}],
+    }})}}
+
 # NCA leaves both status bodies open; unknown fields are refused here (a misspelt field is a 400).
 JOB_STATUS: dict[str, Any] = {
     "type": "object",

@@ -99,12 +99,30 @@ def _convert(toolkit: Toolkit, kind: str, request: dict[str, Any], work: Path, o
                                         frame_rate=int(request.get("frame_rate", 30)),
                                         zoom_speed=float(request.get("zoom_speed", 3)), limits=bounds, label=label)
         return gate.for_image_video(plan)
-    urls = [item["video_url"] for item in request["video_urls"]]
-    check_items(len(urls), bounds)  # before a single byte is downloaded
-    inputs = fetch.fetch_all(urls, work / "inputs", max_bytes=max_bytes)
-    way = media.concatenate([f.path for f in inputs], out, limits=bounds,
-                            labels=[f"video_urls[{index}]" for index in range(len(urls))])
-    return gate.for_concatenation([media.probe(f.path) for f in inputs], way)
+    items = request["video_urls"]
+    check_items(len(items), bounds)  # before a single byte is downloaded
+    paths = _clips(toolkit, items, work / "inputs", max_bytes)
+    way = media.concatenate(paths, out, limits=bounds, labels=[f"video_urls[{index}]" for index in range(len(items))])
+    return gate.for_concatenation([media.probe(path) for path in paths], way)
+
+
+def _clips(toolkit: Toolkit, items: list[dict[str, str]], work: Path, max_bytes: int) -> list[Path]:
+    """Each clip as a local file, in order: URLs fetched (safely), `video_key`s (an inbox manifest's
+    objects of the same tenant, checked at ingest) copied from the bucket."""
+    work.mkdir(parents=True, exist_ok=True)
+    urls = [item["video_url"] for item in items if "video_url" in item]
+    fetched = iter(f.path for f in fetch.fetch_all(urls, work, max_bytes=max_bytes))
+    paths = []
+    for index, item in enumerate(items):
+        if "video_key" not in item:
+            paths.append(next(fetched))
+            continue
+        path = work / f"key-{index:03d}"
+        toolkit.media.download_file(item["video_key"], path)
+        if path.stat().st_size > max_bytes:
+            raise InputRefused(f"video_urls[{index}] is larger than the {size_text(max_bytes)} limit per input")
+        paths.append(path)
+    return paths
 
 
 def _download_failure(exc: fetch.FetchError, settings: Settings) -> ReelgateError:

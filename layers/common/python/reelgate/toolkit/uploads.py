@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from reelgate.storage import presigned_put
 from reelgate.toolkit.ingest import CONCATENATE_KIND, IMAGE2VIDEO, INBOX
 from reelgate.toolkit.keys import ApiKey
 from reelgate.toolkit.schemas import IMAGE_TO_VIDEO, InvalidPayload, validate
@@ -45,9 +46,4 @@ def presign(s3: Any, bucket: str, key: ApiKey, body: Any, *, expires: int = UPLO
     if not object_key.startswith(f"{INBOX}{key.key_id}/{data['kind']}/") or ".." in object_key.split("/"):
         raise InvalidPayload("filename must stay inside the inbox")
     metadata = {name: str(value) for name, value in (data.get("metadata") or {}).items()}
-    url = s3.generate_presigned_url(
-        "put_object", ExpiresIn=expires,
-        Params={"Bucket": bucket, "Key": object_key, "ContentType": data["content_type"], "Metadata": metadata},
-    )
-    headers = {"Content-Type": data["content_type"]} | {f"x-amz-meta-{name}": value for name, value in metadata.items()}
-    return {"upload_url": url, "upload_key": object_key, "method": "PUT", "headers": headers, "expires_in": expires}
+    return presigned_put(s3, bucket, object_key, data["content_type"], expires=expires, metadata=metadata)

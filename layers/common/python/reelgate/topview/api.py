@@ -115,6 +115,12 @@ def form(app: APIGatewayRestResolver) -> multipart.Form:
         raise ApiError(INVALID_PARAMETER, f"invalid parameter: {exc}") from exc
 
 
+def image_form(app: APIGatewayRestResolver, *images: str) -> multipart.Form:
+    """The multipart form whose `images` are files sent in it (up to the direct limit) or `<image>_key`
+    fields naming the caller's uploads, read into the form (reelgate.mobile.uploads)."""
+    return mobile_api.uploads().attach(form(app), images)
+
+
 def json_or_form(app: APIGatewayRestResolver) -> Any:
     """A JSON body, or a multipart form when the request says so."""
     content_type = (app.current_event.headers.get("content-type") or "").lower()
