@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from reelgate import metrics
 from reelgate.jobs import Job, JobStatus, now_iso
 from reelgate.observability import logger
 
@@ -74,10 +75,13 @@ class JobEvents:
         self._attempts, self._backoff, self._sleep = attempts, backoff, sleep
 
     def changed(self, job: Job, old_status: JobStatus | None) -> bool:
-        """Publish one change; False (and an error log holding the event) if every attempt failed."""
+        """Publish one change (and its metrics); False (and an error log holding the event) if every
+        attempt failed."""
+        detail = state_change(job, old_status)
+        if old_status is not job.status:
+            metrics.job_changed(detail.kind, detail.provider, job.status.value, job.created_at)
         if not self.bus:
             return False
-        detail = state_change(job, old_status)
         entry = {"Source": SOURCE, "DetailType": DETAIL_TYPE, "Detail": detail.model_dump_json(),
                  "EventBusName": self.bus}
         failure: Any = None

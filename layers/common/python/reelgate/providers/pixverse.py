@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
-from reelgate import deadline
+from reelgate import deadline, metrics
 from reelgate.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -266,6 +266,7 @@ class PixverseClient:
             try:
                 return parse_envelope(self._send(method, path, headers, kwargs))
             except PixverseError as exc:
+                metrics.provider_error("pixverse", str(exc.err_code))
                 delay = self._retry_delay(exc, attempt)
                 if delay is None:
                     raise

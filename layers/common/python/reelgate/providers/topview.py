@@ -16,7 +16,7 @@ from typing import Any, Literal, TypeVar
 
 import httpx
 
-from reelgate import deadline
+from reelgate import deadline, metrics
 from reelgate.deadline import DeadlineExceeded
 from reelgate.providers.topview_callbacks import (
     CallbackError,
@@ -353,6 +353,7 @@ class TopViewClient:
             try:
                 return attempt(min(timeout, left))
             except TopViewError as exc:
+                metrics.provider_error("topview", str(exc.code))
                 delay = self._retry_delay(exc, tries, idempotent)
                 if delay is None:
                     raise

@@ -20,7 +20,7 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
 
-from reelgate import counters
+from reelgate import counters, metrics
 from reelgate.dynamo import from_dynamo
 from reelgate.errors import Conflict, InsufficientCredits, QueueFull, ReelgateError
 from reelgate.jobs import Job, JobStatus, StateChanges, now_iso
@@ -103,6 +103,7 @@ class Ledger:
             raise QueueFull(self.max_queue_length)
         if failed:
             raise Conflict(f"job {job.job_id} already exists")
+        metrics.credits(spent=price)
         if self.events:
             self.events.changed(job, None)
 
@@ -134,12 +135,15 @@ class Ledger:
                       names={"#count": "count", "#rev": "rev"}, values={":minus": -1, ":one": 1})
         if finish in tx.commit(self._client):
             raise Conflict(f"job {job.job_id} is already settled")
+        metrics.credits(spent=0, refunded=refund)
         if self.events:
             settled = job.model_copy(update={"status": to, "updated_at": values[":now"]} | fields)
             self.events.changed(Job.model_validate(settled.model_dump()), job.status)
 
     def queue_length(self) -> int:
-        return counters.read(self._client, self._state, QUEUE_PK)
+        length = counters.read(self._client, self._state, QUEUE_PK)
+        metrics.queue_depth(length)
+        return length
 
     def _active(self, pk: str) -> int:
         return counters.snapshot(self._client, self._state, pk, attr=ACTIVE, rev=ACTIVE_REV).value

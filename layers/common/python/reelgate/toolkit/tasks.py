@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from reelgate import fetch, media, webhooks
+from reelgate import fetch, media, metrics, webhooks
 from reelgate.deadline import DeadlineExceeded
 from reelgate.errors import Conflict, NotFound, ReelgateError
 from reelgate.jobs import Job, JobStatus, now_iso
@@ -186,6 +186,7 @@ def notify(toolkit: Toolkit, job_id: str, attempt: int = 1) -> dict[str, Any]:
     plan = webhooks.schedule(toolkit.settings.webhook_schedule)
     delivery = webhooks.deliver(job.input["webhook_url"], toolkit.job_envelope(job), secret=key.webhook_secret,
                                 msg_id=f"msg_{job.job_id}", attempts=1)
+    metrics.webhook_attempt(delivery.delivered)
     now = datetime.now(UTC)
     again = not delivery.delivered and delivery.retryable and attempt < len(plan)
     wait = plan[attempt] if again else 0
