@@ -31,6 +31,7 @@ Schema = type[BaseModel] | dict[str, Any] | list[Any]
 class Body:
     json: Schema | None = None
     multipart: type[BaseModel] | None = None
+    example: dict[str, Any] | None = None  # of the JSON body, where its schema is not a model with EXAMPLES
 
 
 @dataclass(frozen=True)
@@ -48,11 +49,12 @@ _NCA_400 = ("Invalid request payload: the first problem jsonschema finds (NCA's 
 _NCA_500 = ("failed: internal error (request id …)", toolkit.NcaInternalError)
 
 
-def _toolkit(summary: str, body: dict[str, Any] | None, ok: Schema, **more: tuple[str, Schema]) -> Contract:
+def _toolkit(summary: str, body: dict[str, Any] | None, ok: Schema, example: dict[str, Any] | None = None,
+             **more: tuple[str, Schema]) -> Contract:
     answers: dict[int, tuple[str, Schema]] = {200: ("success", ok), 500: _NCA_500}
     if body is not None:
         answers[400] = _NCA_400
-    return Contract(summary, Body(json=body) if body else None,
+    return Contract(summary, Body(json=body, example=example) if body else None,
                     answers | {int(status[1:]): answer for status, answer in more.items()}, ("toolkit",))
 
 
@@ -96,15 +98,21 @@ def _topview(summary: str, body: Body) -> Contract:
 CONTRACTS: dict[str, Contract] = {
     "health": Contract("Liveness probe", None, {200: ("the API and its runtime are up", {
         "type": "object", "required": ["status"], "properties": {"status": {"const": "ok"}}})}, ("operations",)),
-    "toolkit_image_to_video": _toolkit("Image to zooming video", schemas.IMAGE_TO_VIDEO, toolkit.Envelope, **_SUBMIT),
-    "toolkit_concatenate": _toolkit("Concatenate videos", schemas.CONCATENATE, toolkit.Envelope, **_SUBMIT),
+    "toolkit_image_to_video": _toolkit("Image to zooming video", schemas.IMAGE_TO_VIDEO, toolkit.Envelope, {
+        "image_url": "https://example.com/image.jpg", "length": 10, "frame_rate": 24, "zoom_speed": 5,
+        "id": "request-123"}, **_SUBMIT),
+    "toolkit_concatenate": _toolkit("Concatenate videos", schemas.CONCATENATE, toolkit.Envelope, {
+        "video_urls": [{"video_url": "https://example.com/a.mp4"}, {"video_url": "https://example.com/b.mp4"}],
+        "id": "request-123"}, **_SUBMIT),
     "toolkit_job_status": _toolkit("One job of this key", schemas.JOB_STATUS, toolkit.ToolkitJobStatus,
+                                   {"job_id": "0b7f3c2e-8f7d-4a67-9d3c-2f9a1c0e5b11"},
                                    s404=("no such job of this key", toolkit.JobNotFound)),
     "toolkit_jobs_status": _toolkit("This key's jobs of the last since_seconds (default 600)", schemas.JOBS_STATUS,
-                                    toolkit.ToolkitJobsStatus),
+                                    toolkit.ToolkitJobsStatus, {"since_seconds": 3600}),
     "toolkit_authenticate": _toolkit("Check the API key", None, toolkit.Authenticated),
     "toolkit_upload": _toolkit("Presigned upload into the key's inbox (objects there start jobs)", UPLOAD,
-                               toolkit.UploadTicket),
+                               toolkit.UploadTicket, {"kind": "image2video", "filename": "photo.jpg",
+                                                      "content_type": "image/jpeg", "metadata": {"length": 5}}),
     "text_to_video": _mobile("Text to video (Pixverse, or TopView as the app's route says)",
                              Body(json=mobile.TextToVideoRequest), _SUBMITTED, {**table.TEXT2VIDEO, **_ROUTED}),
     "image_to_video": _mobile("Image to video (Pixverse, or TopView as the app's route says)",

@@ -123,6 +123,8 @@ class _Builder:
         content: dict[str, Any] = {}
         if contract.body.json is not None:
             content["application/json"] = {"schema": self.schema(contract.body.json)}
+            if contract.body.example is not None:
+                content["application/json"]["example"] = contract.body.example
         if contract.body.multipart is not None:
             content["multipart/form-data"] = {"schema": self.schema(contract.body.multipart)}
         return content

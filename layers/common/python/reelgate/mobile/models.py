@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from reelgate.mobile.requests import MAX_IDENTIFIER, MAX_IMAGE_BYTES, MAX_PROMPT
 
-EXAMPLE_CALLER = {"app_bundle_id": "com.example.app", "apphud_user_id": "user123"}
+# `make dev` registers this app, and its Apphud simulator has this user subscribed: Swagger UI's examples work.
+EXAMPLE_CALLER = {"app_bundle_id": "com.example.app", "apphud_user_id": "active_user"}
 
 
 def body_schema(schema: dict[str, Any], model: type[BaseModel]) -> None:
