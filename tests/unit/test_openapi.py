@@ -163,3 +163,23 @@ def test_the_local_gateway_serves_the_document_and_swagger_ui() -> None:
     assert script.status_code == 200 and b"SwaggerUIBundle" in script.data
     assert client.get("/docs/../registry.py").status_code == 403  # only the package's own assets
     assert client.post("/openapi.json").status_code == 403  # API Gateway's answer to an unknown route
+
+
+PYDANTIC_ARGUMENTS = {"ge", "le", "gt", "lt", "min_length", "max_length"}
+
+
+def _leaks(node: Any, where: str = "") -> list[str]:
+    """Keys that are pydantic's arguments, not JSON Schema (property names are not keywords)."""
+    if isinstance(node, list):
+        return [leak for i, item in enumerate(node) for leak in _leaks(item, f"{where}[{i}]")]
+    if not isinstance(node, dict):
+        return []
+    found = [] if where.endswith(".properties") else [f"{where}.{k}" for k in node if k in PYDANTIC_ARGUMENTS]
+    return found + [leak for key, value in node.items() for leak in _leaks(value, f"{where}.{key}")]
+
+
+def test_no_pydantic_argument_leaks_into_a_schema(document: dict[str, Any]) -> None:
+    """pydantic writes `ge`/`le` as they are where it cannot map them (a constraint on a union)."""
+    assert _leaks({"properties": {"ge": {"type": "string"}, "n": {"type": "integer", "ge": 1}}}) == [
+        ".properties.n.ge"]
+    assert _leaks(document["components"]["schemas"]) == []

@@ -6,7 +6,7 @@ Multipart forms send every field as text: numbers there are digits.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
@@ -75,7 +75,7 @@ class TopViewProductAvatar(Prompted):
 class _MarketingOptions(Caller):
     aspect_ratio: AspectRatio | NoNull = None
     language: Language | NoNull = None
-    video_length_type: int | NoNull = Field(None, ge=1, le=4)
+    video_length_type: Annotated[int, Field(ge=1, le=4)] | NoNull = None
     voice_id: str | NoNull = Field(None, max_length=MAX_IDENTIFIER)
     avatar_id: str | NoNull = Field(None, max_length=MAX_IDENTIFIER)
 
