@@ -30,7 +30,7 @@ REF = "#/components/schemas/{model}"
 
 SECURITY: dict[str, tuple[str, dict[str, Any]]] = {  # registry auth -> (scheme name, scheme)
     "api_key": ("ToolkitApiKey", {"type": "apiKey", "in": "header", "name": "x-api-key",
-                                  "description": "the toolkit API key (`python -m infra.admin key create`)"}),
+                                  "description": "the toolkit API key (`python -m infra.admin keys create`)"}),
     "apphud_token": ("ApphudToken", {"type": "apiKey", "in": "header", "name": "X-Apphud-Token",
                                      "description": "the static token configured in Apphud's webhook settings"}),
     "topview_uid": ("TopViewUid", {"type": "apiKey", "in": "header", "name": "Topview-Uid",
@@ -136,15 +136,27 @@ class _Builder:
                 "content": {"application/json": {"schema": self.schema(schema)}}}
 
 
-def document(server: str = SERVER) -> dict[str, Any]:
-    """The OpenAPI document; raises MissingContract naming a route whose function has none."""
-    table = [(route, fn, contract_of(route, fn)) for route, fn in routes()]
-    builder = _Builder([c for _, _, c in table])
+def document(server: str = SERVER, *, lenient: bool = False) -> dict[str, Any]:
+    """The OpenAPI document; raises MissingContract naming a route whose function has none.
+
+    `lenient` (the local cloud's /openapi.json) lists such a route as undocumented instead, so a route
+    merged before its contract does not stop `make dev`; the checked-in document is always strict.
+    """
+    table: list[tuple[Route, Function, Contract | None]] = []
+    for route, fn in routes():
+        try:
+            table.append((route, fn, contract_of(route, fn)))
+        except MissingContract:
+            if not lenient:
+                raise
+            table.append((route, fn, None))
+    builder = _Builder([c for _, _, c in table if c is not None])
     paths: dict[str, dict[str, Any]] = {}
     for route, fn, contract in table:
         index = fn.routes.index(route)
         operation_id = fn.name if index == 0 else f"{fn.name}_alias{index}"
-        paths.setdefault(route.path, {})[route.method.lower()] = builder.operation(route, fn, contract, operation_id)
+        paths.setdefault(route.path, {})[route.method.lower()] = (
+            builder.operation(route, fn, contract, operation_id) if contract else _undocumented(fn, operation_id))
     doc = {
         "openapi": "3.1.0",
         "info": {"title": "Reelgate", "version": "1.0.0",
@@ -157,6 +169,11 @@ def document(server: str = SERVER) -> dict[str, Any]:
     }
     OpenAPI.model_validate(doc)  # Powertools' models of the specification: the structure is right
     return doc
+
+
+def _undocumented(fn: Function, operation_id: str) -> dict[str, Any]:
+    return {"operationId": operation_id, "summary": fn.description, "responses": {"default": {
+        "description": f"not documented yet: {fn.name} has no contract in infra/contracts.py"}}}
 
 
 def render(doc: dict[str, Any]) -> str:

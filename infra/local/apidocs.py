@@ -34,7 +34,7 @@ _PAGE = """<!DOCTYPE html>
 
 class ApiDocs:
     def __init__(self) -> None:
-        self._document = document()
+        self._document = document(lenient=True)
         self._assets = files("flask_swagger_ui") / "dist"
         self._names = {item.name for item in self._assets.iterdir() if item.is_file()}
 
