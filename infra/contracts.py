@@ -32,6 +32,7 @@ class Body:
     json: Schema | None = None
     multipart: type[BaseModel] | None = None
     example: dict[str, Any] | None = None  # of the JSON body, where its schema is not a model with EXAMPLES
+    optional: bool = False  # the request may have no body at all
 
 
 @dataclass(frozen=True)
@@ -50,20 +51,20 @@ _NCA_500 = ("failed: internal error (request id …)", toolkit.NcaInternalError)
 
 
 def _toolkit(summary: str, body: dict[str, Any] | None, ok: Schema, example: dict[str, Any] | None = None,
-             **more: tuple[str, Schema]) -> Contract:
+             *, optional: bool = False, more: dict[int, tuple[str, Schema]] | None = None) -> Contract:
     answers: dict[int, tuple[str, Schema]] = {200: ("success", ok), 500: _NCA_500}
     if body is not None:
         answers[400] = _NCA_400
-    return Contract(summary, Body(json=body, example=example) if body else None,
-                    answers | {int(status[1:]): answer for status, answer in more.items()}, ("toolkit",))
+    return Contract(summary, Body(json=body, example=example, optional=optional) if body else None,
+                    answers | (more or {}), ("toolkit",))
 
 
-_SUBMIT: dict[str, tuple[str, Schema]] = {
-    "s202": ("accepted: the job runs on (a webhook_url was given, or it outlasted the wait)", toolkit.Accepted),
-    "s402": ("not enough credits", toolkit.Rejected),
-    "s429": ("the queue or this key's running jobs are at their limit", toolkit.Rejected),
-    "s503": ("overloaded; nothing was charged", toolkit.Rejected),
-    "s500": ("the job failed (its envelope, credits refunded), or an internal error",
+_SUBMIT: dict[int, tuple[str, Schema]] = {
+    202: ("accepted: the job runs on (a webhook_url was given, or it outlasted the wait)", toolkit.Accepted),
+    402: ("not enough credits", toolkit.Rejected),
+    429: ("the queue or this key's running jobs are at their limit", toolkit.Rejected),
+    503: ("overloaded; nothing was charged", toolkit.Rejected),
+    500: ("the job failed (its envelope, credits refunded), or an internal error",
              [toolkit.Envelope, toolkit.NcaInternalError]),
 }
 
@@ -100,15 +101,15 @@ CONTRACTS: dict[str, Contract] = {
         "type": "object", "required": ["status"], "properties": {"status": {"const": "ok"}}})}, ("operations",)),
     "toolkit_image_to_video": _toolkit("Image to zooming video", schemas.IMAGE_TO_VIDEO, toolkit.Envelope, {
         "image_url": "https://example.com/image.jpg", "length": 10, "frame_rate": 24, "zoom_speed": 5,
-        "id": "request-123"}, **_SUBMIT),
+        "id": "request-123"}, more=_SUBMIT),
     "toolkit_concatenate": _toolkit("Concatenate videos", schemas.CONCATENATE, toolkit.Envelope, {
         "video_urls": [{"video_url": "https://example.com/a.mp4"}, {"video_url": "https://example.com/b.mp4"}],
-        "id": "request-123"}, **_SUBMIT),
+        "id": "request-123"}, more=_SUBMIT),
     "toolkit_job_status": _toolkit("One job of this key", schemas.JOB_STATUS, toolkit.ToolkitJobStatus,
                                    {"job_id": "0b7f3c2e-8f7d-4a67-9d3c-2f9a1c0e5b11"},
-                                   s404=("no such job of this key", toolkit.JobNotFound)),
+                                   more={404: ("no such job of this key", toolkit.JobNotFound)}),
     "toolkit_jobs_status": _toolkit("This key's jobs of the last since_seconds (default 600)", schemas.JOBS_STATUS,
-                                    toolkit.ToolkitJobsStatus, {"since_seconds": 3600}),
+                                    toolkit.ToolkitJobsStatus, {"since_seconds": 3600}, optional=True),
     "toolkit_authenticate": _toolkit("Check the API key", None, toolkit.Authenticated),
     "toolkit_upload": _toolkit("Presigned upload into the key's inbox (objects there start jobs)", UPLOAD,
                                toolkit.UploadTicket, {"kind": "image2video", "filename": "photo.jpg",

@@ -113,7 +113,7 @@ class _Builder:
                 known = answers.get(status)
                 answers[status] = ("; ".join(filter(None, [known[0], why])), known[1]) if known else (why, error)
         if contract.body is not None:
-            op["requestBody"] = {"required": True, "content": self._content(contract)}
+            op["requestBody"] = {"required": not contract.body.optional, "content": self._content(contract)}
         op["responses"] = {str(status): self._answer(status, *answers[status], contract)
                            for status in sorted(answers)} | {"504": GATEWAY_TIMEOUT}
         return op
