@@ -65,7 +65,7 @@ _SUBMIT: dict[int, tuple[str, Schema]] = {
     429: ("the queue or this key's running jobs are at their limit", toolkit.Rejected),
     503: ("overloaded; nothing was charged", toolkit.Rejected),
     500: ("the job failed (its envelope, credits refunded), or an internal error",
-             [toolkit.Envelope, toolkit.NcaInternalError]),
+          [toolkit.Envelope, toolkit.NcaInternalError]),
 }
 
 # --- the mobile API (the error tables' {code, message}) ---

@@ -40,10 +40,15 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 
 
 @pytest.fixture(scope="module")
-def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     with running_cloud(Path(tmp_path_factory.mktemp("openapi-cloud")), REELGATE_DEV_API_KEY=KEY,
                        REELGATE_API_WAIT_SECONDS="0") as (info, _):
-        yield str(info["api"])
+        yield info
+
+
+@pytest.fixture(scope="module")
+def api(cloud: dict[str, Any]) -> str:
+    return str(cloud["api"])
 
 
 def test_the_served_document_is_the_checked_in_one(api: str) -> None:
@@ -54,8 +59,9 @@ def test_the_served_document_is_the_checked_in_one(api: str) -> None:
     assert served.json() | {"servers": expected["servers"]} == expected, "run `make openapi` and commit it"
 
 
-def test_docs_is_swagger_ui_reading_the_document_without_a_cdn(api: str) -> None:
-    page = httpx.get(f"{api}/docs", timeout=30)
+def test_docs_is_swagger_ui_reading_the_document_without_a_cdn(cloud: dict[str, Any], api: str) -> None:
+    assert (cloud["docs"], cloud["openapi"]) == (f"{api}/docs", f"{api}/openapi.json")  # what `make dev` prints
+    page = httpx.get(cloud["docs"], timeout=30)
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert '"url": "/openapi.json"' in page.text
     assert "https://" not in page.text  # every asset is the local cloud's own
