@@ -65,6 +65,9 @@ synth: venv layers ## synthesize the CDK app into cdk.out (no AWS credentials ne
 invoke: venv ffmpeg ## run one function on a sample event: make invoke FN=health EVENT=events/health.json
 	$(PY) -m infra.local.invoke $(FN) $(EVENT)
 
+openapi: venv ## regenerate docs/openapi.json from the registry and the models (a test fails when it drifts)
+	$(PY) -m infra.openapi --write
+
 lock: ## re-resolve the locked requirements after editing requirements/*.in
 	.venv/bin/uv pip compile --quiet requirements/runtime.in -o requirements/runtime.txt --python-version 3.12
 	.venv/bin/uv pip compile --quiet requirements/dev.in -o requirements/dev.txt
@@ -76,4 +79,4 @@ bench: venv ffmpeg ## speed ratios (printed, never asserted)
 	$(PY) bench/local_cloud.py
 	$(PY) bench/pixverse_flow.py
 
-.PHONY: help venv ffmpeg layers dev test unit integration infra e2e soak lint typecheck synth invoke lock bench
+.PHONY: help venv ffmpeg layers dev test unit integration infra e2e soak lint typecheck synth invoke openapi lock bench

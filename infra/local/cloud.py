@@ -99,7 +99,8 @@ class LocalCloud:
         seeded = seed_development_data(session, names.state_table, api_key, res.secret_arns["apphud_apps"])
         gateway: BaseWSGIServer = make_server(self.host, self.port, Gateway(runtime), threaded=True)
         self._servers.append(gateway)
-        self.info = {"api": f"http://{self.host}:{self.port}", "aws_endpoint": self.aws_url,
+        api = f"http://{self.host}:{self.port}"
+        self.info = {"api": api, "docs": f"{api}/docs", "openapi": f"{api}/openapi.json", "aws_endpoint": self.aws_url,
                      "aws_access_key_id": ADMIN_CREDENTIALS["AWS_ACCESS_KEY_ID"],
                      "aws_secret_access_key": ADMIN_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
                      "jobs_table": names.jobs_table, "state_table": names.state_table,

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from werkzeug.wrappers import Request, Response
 
+from infra.local.apidocs import ApiDocs
 from infra.registry import BINARY_MEDIA_TYPES, Function, routes
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's request payload limit
@@ -97,6 +98,7 @@ class Gateway:
         self._timeout = integration_timeout
         self._routes: dict[tuple[str, str], Function] = {(r.method, r.path): fn for r, fn in routes()}
         self._pool = ThreadPoolExecutor(max_workers=64, thread_name_prefix="integration")
+        self._docs = ApiDocs()  # /openapi.json and /docs (the local cloud's own; API Gateway has no such routes)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
@@ -104,6 +106,8 @@ class Gateway:
 
     def handle(self, request: Request) -> Response:
         fn = self._routes.get((request.method, request.path.rstrip("/") or "/"))
+        if fn is None and (docs := self._docs.answer(request)) is not None:
+            return docs
         if fn is None:
             return _gateway_error(403, "Missing Authentication Token")
         if (request.content_length or 0) > MAX_PAYLOAD_BYTES:
