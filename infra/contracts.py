@@ -42,6 +42,7 @@ class Contract:
     answers: dict[int, tuple[str, Schema]]  # status -> (description, schema)
     tags: tuple[str, ...] = ()
     codes: dict[int, int] = field(default_factory=dict)  # the error table: code -> status (mobile API)
+    text: frozenset[int] = frozenset()  # statuses answered text/plain rather than JSON
 
 
 # --- the toolkit (NCA's shapes) ---
@@ -139,6 +140,18 @@ CONTRACTS: dict[str, Contract] = {
         json=topview.TopViewMarketingVideoLink, multipart=topview.TopViewMarketingVideoFiles)),
     "topview_marketing_export": _topview("Export a marketing video preview (TopView M2V)",
                                          Body(json=topview.TopViewMarketingExport)),
+    "mobile_upload": _mobile("Presigned upload of one image (then sent by key)", Body(json=mobile.UploadRequest),
+                             ("a presigned PUT under the caller's own prefix", mobile.UploadTicket),
+                             {**{code: table.ANY_TABLE[code] for code in (table.EMPTY_PARAMETER,
+                                 table.INVALID_PARAMETER, table.IMAGE_TOO_LARGE, table.UNSUPPORTED_IMAGE)},
+                              **_ACCESS, **_ALWAYS}, submit=False),
+    "pixverse_callback": Contract("PixVerse's signed webhook: resume the generation waiting for its video",
+                                  Body(json=mobile.PixverseWebhook), {
+                                      200: ("ok (PixVerse's documented reply)", {"type": "string", "const": "ok"}),
+                                      401: ("signature, timestamp or nonce refused", {"type": "string"}),
+                                      404: ("no job follows this video", {"type": "string"}),
+                                      500: ("internal error (500100)", mobile.TableError)},
+                                  ("webhooks",), text=frozenset({200, 401, 404})),
     "topview_callback": Contract("TopView noticeUrl callback", Body(json=topview.TopViewCallback), {
         200: ("TopView's documented reply", topview.TopViewCallbackReply),
         400: ("malformed callback (4000)", topview.TopViewCallbackReply),

@@ -132,8 +132,8 @@ class _Builder:
     def _answer(self, status: int, description: str, schema: Schema, contract: Contract) -> dict[str, Any]:
         codes = sorted(code for code, s in contract.codes.items() if s == status)
         text = "; ".join(filter(None, ["codes " + ", ".join(map(str, codes)) if codes else "", description]))
-        return {"description": text,
-                "content": {"application/json": {"schema": self.schema(schema)}}}
+        media = "text/plain" if status in contract.text else "application/json"
+        return {"description": text, "content": {media: {"schema": self.schema(schema)}}}
 
 
 def document(server: str = SERVER, *, lenient: bool = False) -> dict[str, Any]:

@@ -10,25 +10,33 @@ from __future__ import annotations
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
 from reelgate.mobile.requests import MAX_IDENTIFIER, MAX_IMAGE_BYTES, MAX_PROMPT
+from reelgate.mobile.uploads import EXTENSIONS
+
+NoNull = SkipJsonSchema[None]  # optional, but never null on the wire (a form cannot send one)
 
 # `make dev` registers this app, and its Apphud simulator has this user subscribed: Swagger UI's examples work.
 EXAMPLE_CALLER = {"app_bundle_id": "com.example.app", "apphud_user_id": "active_user"}
 
 
 def body_schema(schema: dict[str, Any], model: type[BaseModel]) -> None:
-    """An absent field is not sent (a `null` default would not be a valid value); EXAMPLES as `examples`."""
+    """An absent field is not sent (a `null` default would not be a valid value); EXAMPLES as `examples`;
+    each ONE_OF pair (a file, or the key of its upload) as "one of the two is required"."""
     for prop in schema.get("properties", {}).values():
         if "default" in prop and prop["default"] is None:
             del prop["default"]
     if bodies := getattr(model, "EXAMPLES", None):
         schema["examples"] = bodies
+    if pairs := getattr(model, "ONE_OF", None):
+        schema["allOf"] = [{"anyOf": [{"required": [name]} for name in pair]} for pair in pairs]
 
 
 class Body(BaseModel):
     model_config = ConfigDict(json_schema_extra=body_schema)
     EXAMPLES: ClassVar[list[dict[str, Any]]] = []
+    ONE_OF: ClassVar[list[tuple[str, str]]] = []  # (file field, its key field): one of the two is required
 
 
 class Caller(Body):
@@ -46,10 +54,47 @@ class TextToVideoRequest(Prompted):
     EXAMPLES = [EXAMPLE_CALLER | {"prompt": "A cat"}]
 
 
-class ImageToVideoForm(Prompted):
-    """multipart/form-data: the fields, and the image file (.jpg, .png or .webp)."""
+def key_field(what: str) -> Any:
+    """`<field>_key`: the `upload_key` of one of the caller's `POST /uploads`, instead of the file."""
+    return Field(None, description=f"instead of {what}: the upload_key of the caller's POST /uploads (larger "
+                                   "images); another caller's key is refused with 500020")
 
-    image: bytes = Field(description=f"a .jpg, .png or .webp file, at most {MAX_IMAGE_BYTES // 2**20} MB")
+
+class ImageToVideoForm(Prompted):
+    """multipart/form-data: the fields, and the image file (.jpg, .png or .webp) or `image_key`."""
+
+    ONE_OF = [("image", "image_key")]
+
+    image: bytes | NoNull = Field(None, description=f"a .jpg, .png or .webp file, at most "
+                                                    f"{MAX_IMAGE_BYTES // 2**20} MB sent directly")
+    image_key: str | NoNull = key_field("image")
+
+
+class UploadRequest(Caller):
+    """One image to upload before sending its key to an image endpoint."""
+
+    EXAMPLES = [EXAMPLE_CALLER | {"content_type": "image/jpeg", "size": 12_000_000}]
+
+    content_type: str = Field(description="the PUT must send exactly this Content-Type",
+                              json_schema_extra={"enum": list(EXTENSIONS)})
+    size: int = Field(ge=1, description="the image's length in bytes; the PUT must send exactly this many")
+
+
+class UploadTicket(BaseModel):
+    upload_url: str = Field(description="PUT the image here, with exactly `headers`")
+    upload_key: str = Field(description="send it as image_key (or <field>_key) to an image endpoint")
+    expires_in: int = Field(description="seconds the upload_url stays valid")
+    max_bytes: int
+    headers: dict[str, str]
+
+
+class PixverseWebhook(Body):
+    """PixVerse's webhook (headers Webhook-Timestamp, Webhook-Nonce, Webhook-Signature)."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra=body_schema)
+
+    id: str = Field(description="PixVerse's video id")
+    status: int = Field(description="PixVerse's status code (1 = success)")
 
 
 class GetStatusRequest(Caller):

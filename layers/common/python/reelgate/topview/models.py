@@ -9,15 +9,13 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from pydantic.json_schema import SkipJsonSchema
 
-from reelgate.mobile.models import EXAMPLE_CALLER, Body, Caller, Prompted, body_schema
+from reelgate.mobile.models import EXAMPLE_CALLER, Body, Caller, NoNull, Prompted, body_schema, key_field
 from reelgate.mobile.requests import MAX_IDENTIFIER
 from reelgate.topview import inputs
 
 AspectRatio = Literal[inputs.ASPECT_RATIOS]  # type: ignore[valid-type]
 Language = Literal[inputs.M2V_LANGUAGES]  # type: ignore[valid-type]
-NoNull = SkipJsonSchema[None]  # optional, but never null on the wire (a form cannot send one)
 _MB = inputs.MAX_FILE_BYTES // 2**20
 
 
@@ -47,7 +45,10 @@ class TopViewImageToVideo(Prompted):
 
     duration: Literal[inputs.I2V_DURATIONS] = 5  # type: ignore[valid-type]
     mode: Literal[inputs.I2V_MODES] = "lite"  # type: ignore[valid-type]
-    image: bytes = _file("the first frame")
+    ONE_OF = [("image", "image_key")]
+
+    image: bytes | NoNull = _optional_file("the first frame")
+    image_key: str | NoNull = key_field("image")
 
 
 class TopViewVideoAvatar(Caller):
@@ -66,10 +67,16 @@ class TopViewProductAvatar(Prompted):
     avatar_id: str | NoNull = Field(None, max_length=MAX_IDENTIFIER)
     mode: Literal[inputs.PRODUCT_MODES] = "lite"  # type: ignore[valid-type]
     product_size: Literal[inputs.PRODUCT_SIZES] | NoNull = None  # type: ignore[valid-type]
-    product_image: bytes = _file("the product")
+    ONE_OF = [("product_image", "product_image_key")]
+
+    product_image: bytes | NoNull = _optional_file("the product")
     product_mask: bytes | NoNull = _optional_file("the product's mask")
     template_image: bytes | NoNull = _optional_file("the avatar's image")
     template_mask: bytes | NoNull = _optional_file("the template's mask")
+    product_image_key: str | NoNull = key_field("product_image")
+    product_mask_key: str | NoNull = key_field("product_mask")
+    template_image_key: str | NoNull = key_field("template_image")
+    template_mask_key: str | NoNull = key_field("template_mask")
 
 
 class _MarketingOptions(Caller):
@@ -93,8 +100,12 @@ class TopViewMarketingVideoFiles(_MarketingOptions):
 
     product_name: str = Field(min_length=1, max_length=500)
     product_description: str = Field(min_length=1, max_length=inputs.MAX_TEXT)
-    files: list[bytes] = Field(min_length=1, max_length=inputs.MAX_M2V_FILES,
-                               description="jpg, png or webp images, or mp4 or mov videos")
+    ONE_OF = [("files", "files_keys")]
+
+    files: list[bytes] | NoNull = Field(None, min_length=1, max_length=inputs.MAX_M2V_FILES,
+                                        description="jpg, png or webp images, or mp4 or mov videos")
+    files_keys: str | NoNull = Field(None, description="instead of files: upload_keys of the caller's POST "
+                                                       "/uploads, comma-separated")
 
 
 class TopViewMarketingExport(Caller):
