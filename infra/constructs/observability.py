@@ -1,4 +1,10 @@
-"""Alarms (function errors, failed flows, API 5xx) to one SNS topic, and a one-screen dashboard."""
+"""Alarms to one SNS topic, and a one-screen dashboard.
+
+Alarms: API 5xx; every function's errors and throttles; every flow's failures and timeouts; webhook
+deliveries that failed and provider errors (the business metrics `reelgate.metrics` writes as EMF).
+The topic's e-mail subscriptions and the thresholds are stage configuration: cdk.json context
+`alarms.<stage>` = {"emails": [...], "api_5xx": n, "webhook_failures": n, "provider_errors": n}.
+"""
 
 from __future__ import annotations
 
@@ -10,15 +16,20 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_stepfunctions as sfn
 from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
 from infra.constants import SERVICE, StageConfig
 from infra.constructs.functions import pascal
+from infra.environment import METRICS_NAMESPACE
 
 PERIOD = Duration.minutes(5)
-API_5XX_THRESHOLD = 5  # a handful of 5xx in five minutes is worth a look; one may be a cold-start blip
+PROVIDERS = ("pixverse", "topview")
+# Per five minutes. A handful of 5xx is worth a look (one may be a cold-start blip); callers' receivers fail
+# now and then, so webhook failures alarm on a burst; providers answer errors at times (moderation, limits).
+THRESHOLDS = {"api_5xx": 5, "webhook_failures": 20, "provider_errors": 10}
 
 
 class Observability(Construct):
@@ -28,18 +39,33 @@ class Observability(Construct):
         api: apigw.RestApi,
     ) -> None:
         super().__init__(scope, construct_id)
+        config = (self.node.try_get_context("alarms") or {}).get(stage.name, {})
+        if unknown := set(config) - set(THRESHOLDS) - {"emails"}:
+            raise ValueError(f"unknown alarms settings {sorted(unknown)} for stage {stage.name}")
+        limits = THRESHOLDS | {key: int(value) for key, value in config.items() if key in THRESHOLDS}
         self.topic = sns.Topic(self, "AlarmTopic", display_name=f"{SERVICE} {stage.name} alarms", enforce_ssl=True)
         NagSuppressions.add_resource_suppressions(self.topic, [NagPackSuppression(
             id="AwsSolutions-SNS2",
             reason="Carries alarm state changes only; CloudWatch cannot publish with the AWS-managed SNS key.",
         )])
+        for address in config.get("emails", []):
+            self.topic.add_subscription(subscriptions.EmailSubscription(address))
         errors = {name: fn.metric_errors(period=PERIOD, statistic="Sum") for name, fn in functions.items()}
+        throttles = {name: fn.metric_throttles(period=PERIOD, statistic="Sum") for name, fn in functions.items()}
         failed = {name: m.metric_failed(period=PERIOD, statistic="Sum") for name, m in machines.items()}
+        timed_out = {name: m.metric_timed_out(period=PERIOD, statistic="Sum") for name, m in machines.items()}
         server_errors = api.metric_server_error(period=PERIOD, statistic="Sum")
+        webhook_failures = self._business("WebhookAttempts", {"Outcome": "failed"})
+        provider_errors = {name: self._business("ProviderErrors", {"Provider": name}) for name in PROVIDERS}
         self.alarms = [
             *(self._alarm(f"{pascal(name)}Errors", metric, 1) for name, metric in errors.items()),
+            *(self._alarm(f"{pascal(name)}Throttles", metric, 1) for name, metric in throttles.items()),
             *(self._alarm(f"{pascal(name)}FlowFailed", metric, 1) for name, metric in failed.items()),
-            self._alarm("Api5xx", server_errors, API_5XX_THRESHOLD),
+            *(self._alarm(f"{pascal(name)}FlowTimedOut", metric, 1) for name, metric in timed_out.items()),
+            self._alarm("Api5xx", server_errors, limits["api_5xx"]),
+            self._alarm("WebhookFailures", webhook_failures, limits["webhook_failures"]),
+            *(self._alarm(f"{pascal(name)}ProviderErrors", metric, limits["provider_errors"])
+              for name, metric in provider_errors.items()),
         ]
         self.dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=f"{SERVICE}-{stage.name}")
         self.dashboard.add_widgets(
@@ -51,6 +77,13 @@ class Observability(Construct):
         self.dashboard.add_widgets(
             self._graph("Function errors", list(errors.values()), labels=list(errors)),
             self._graph("Flow failures", list(failed.values()), labels=list(failed)),
+        )
+        self.dashboard.add_widgets(
+            self._graph("Jobs (all kinds and providers)", [self._jobs(name) for name in (
+                "JobsAccepted", "JobsSucceeded", "JobsFailed")]),
+            self._graph("Webhooks and provider errors", [
+                webhook_failures, self._business("WebhookAttempts", {"Outcome": "delivered"}),
+                *provider_errors.values()]),
         )
         self.dashboard.add_widgets(cloudwatch.AlarmStatusWidget(alarms=self.alarms, title="Alarms", width=24))
 
@@ -64,9 +97,21 @@ class Observability(Construct):
         return alarm
 
     @staticmethod
+    def _jobs(name: str) -> cloudwatch.MathExpression:
+        """A job metric summed over its Kind and Provider dimensions."""
+        search = f"SEARCH('{{{METRICS_NAMESPACE},Kind,Provider}} MetricName=\"{name}\"', 'Sum', {PERIOD.to_seconds()})"
+        return cloudwatch.MathExpression(expression=f"SUM({search})", label=name, period=PERIOD)
+
+    @staticmethod
+    def _business(name: str, dimensions: dict[str, str]) -> cloudwatch.Metric:
+        return cloudwatch.Metric(namespace=METRICS_NAMESPACE, metric_name=name, dimensions_map=dimensions or None,
+                                 period=PERIOD, statistic="Sum")
+
+    @staticmethod
     def _graph(
-        title: str, metrics: list[cloudwatch.Metric], labels: list[str] | None = None
+        title: str, metrics: list[cloudwatch.IMetric], labels: list[str] | None = None
     ) -> cloudwatch.GraphWidget:
         if labels:
-            metrics = [metric.with_(label=label) for metric, label in zip(metrics, labels, strict=True)]
+            metrics = [metric.with_(label=label) for metric, label in zip(metrics, labels, strict=True)
+                       if isinstance(metric, cloudwatch.Metric)]
         return cloudwatch.GraphWidget(title=title, left=list(metrics), width=12)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aws_cdk.assertions import Match
-from infra_helpers import Synth, of_type
+from infra_helpers import Synth, of_type, synthesize
 
 from infra import registry
 from infra.constructs.shared_layers import LayerNotBuilt, LayerSources
+from infra.registry import ROOT
 
 
 def test_cfn_lint_reports_no_errors(synth: Synth) -> None:
@@ -43,9 +45,43 @@ def test_alarms_cover_functions_flows_and_api(synth: Synth) -> None:
     failed = {a["Dimensions"][0]["Value"]["Ref"] for a in alarms if a.get("MetricName") == "ExecutionsFailed"}
     assert failed == {synth.logical_id(m) for m in synth.stack.flows.machines.values()}
     assert [a for a in alarms if a.get("MetricName") == "5XXError" and a["Namespace"] == "AWS/ApiGateway"]
+    throttled = {a["Dimensions"][0]["Value"]["Ref"] for a in alarms if a.get("MetricName") == "Throttles"}
+    assert throttled == errors
+    timed_out = {a["Dimensions"][0]["Value"]["Ref"] for a in alarms if a.get("MetricName") == "ExecutionsTimedOut"}
+    assert timed_out == failed
     topic = {"Ref": synth.logical_id(synth.stack.observability.topic)}
     assert all(a["AlarmActions"] == [topic] for a in alarms)
     assert len(of_type(synth.resources, "AWS::CloudWatch::Dashboard")) == 1
+
+
+def _business_alarms(synth: Synth) -> dict[tuple[str, tuple[tuple[str, str], ...]], dict[str, Any]]:
+    alarms = [a["Properties"] for a in of_type(synth.resources, "AWS::CloudWatch::Alarm").values()]
+    return {(a["MetricName"], tuple((d["Name"], d["Value"]) for d in a.get("Dimensions", []))): a
+            for a in alarms if a.get("Namespace") == "Reelgate"}
+
+
+def test_webhook_failures_and_provider_errors_alarm_on_the_metrics_the_code_writes(synth: Synth) -> None:
+    found = _business_alarms(synth)
+    assert set(found) == {("WebhookAttempts", (("Outcome", "failed"),)),
+                          ("ProviderErrors", (("Provider", "pixverse"),)),
+                          ("ProviderErrors", (("Provider", "topview"),))}
+    assert found[("WebhookAttempts", (("Outcome", "failed"),))]["Threshold"] == 20
+    # the names and dimensions are those reelgate.metrics writes
+    source = (ROOT / "layers/common/python/reelgate/metrics.py").read_text()
+    assert '"WebhookAttempts"' in source and '{"Outcome": "delivered" if delivered else "failed"}' in source
+    assert '_put("ProviderErrors", 1, MetricUnit.Count, {"Provider": provider})' in source
+    assert not of_type(synth.resources, "AWS::SNS::Subscription")  # dev configures no e-mail
+
+
+def test_alarm_subscriptions_and_thresholds_are_stage_configuration(tmp_path: Path) -> None:
+    alarms = {"prod": {"emails": ["oncall@example.com"], "webhook_failures": 50}}
+    prod = synthesize(tmp_path / "layers", tmp_path / "out", stage="prod", extra_context={"alarms": alarms})
+
+    subscriptions = [s["Properties"] for s in of_type(prod.resources, "AWS::SNS::Subscription").values()]
+    assert [(s["Protocol"], s["Endpoint"]) for s in subscriptions] == [("email", "oncall@example.com")]
+    assert _business_alarms(prod)[("WebhookAttempts", (("Outcome", "failed"),))]["Threshold"] == 50
+    with pytest.raises(ValueError, match="unknown alarms settings"):
+        synthesize(tmp_path / "l2", tmp_path / "o2", stage="prod", extra_context={"alarms": {"prod": {"emial": []}}})
 
 
 def test_missing_layer_assets_name_the_fix(tmp_path: Path) -> None:
