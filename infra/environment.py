@@ -59,6 +59,7 @@ SETTING_GROUPS: dict[registry.SettingGroup, tuple[str, ...]] = {
                 "topview_text2image_model"),
     "routing": ("failover_breaker_failures", "failover_breaker_window_seconds"),
     "idempotency": ("idempotency_ttl_seconds", "idempotency_wait_seconds"),
+    "cors": ("cors_origins",),
 }
 # Settings no deployed function reads: the local cloud's own, and explicit values that stand in for secrets.
 NOT_FUNCTION_SETTINGS = frozenset({"host", "port", "aws_port", "dev_api_key", "stage", "work_dir",
