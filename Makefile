@@ -34,7 +34,11 @@ dev: venv ffmpeg ## start the local cloud (API on :3000, AWS on :4566)
 	$(PY) -m infra.local
 
 test: venv layers lint typecheck ## run every suite: lint, types, unit, integration, infra, e2e (layers built, so no test skips)
-	$(PY) -m pytest tests -q -p no:cacheprovider
+	$(PY) -m pytest tests -q -p no:cacheprovider --ignore=tests/browser
+
+browser: venv ffmpeg ## a page of another origin calls the local API in headless Chromium (Debian's package): CORS
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+	$(PY) -m pytest tests/browser -q -p no:cacheprovider
 
 unit: venv ## unit tests only (no sockets, no subprocesses)
 	$(PY) -m pytest tests/unit -q
@@ -79,4 +83,4 @@ bench: venv ffmpeg ## speed ratios (printed, never asserted)
 	$(PY) bench/local_cloud.py
 	$(PY) bench/pixverse_flow.py
 
-.PHONY: help venv ffmpeg layers dev test unit integration infra e2e soak lint typecheck synth invoke openapi lock bench
+.PHONY: help venv ffmpeg layers dev test browser unit integration infra e2e soak lint typecheck synth invoke openapi lock bench

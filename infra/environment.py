@@ -64,6 +64,7 @@ SETTING_GROUPS: dict[registry.SettingGroup, tuple[str, ...]] = {
     "pixverse_webhooks": ("pixverse_webhook_url", "pixverse_webhook_wait_seconds", "pixverse_webhook_window_seconds",
                           "pixverse_webhook_canonical", "pixverse_webhook_request_field"),
     "uploads": ("mobile_upload_max_bytes", "mobile_direct_image_max_bytes", "mobile_upload_seconds"),
+    "cors": ("cors_origins",),
 }
 # Settings no deployed function reads: the local cloud's own, and explicit values that stand in for secrets.
 NOT_FUNCTION_SETTINGS = frozenset({"host", "port", "aws_port", "dev_api_key", "stage", "work_dir",

@@ -28,7 +28,7 @@ Grant = Literal[
 ]
 # Which operator settings a function reads (infra/environment.py lists each group's settings).
 SettingGroup = Literal["jobs", "media_urls", "toolkit", "fetch", "webhooks", "media", "pixverse", "generation",
-                       "apphud", "topview", "routing", "idempotency", "pixverse_webhooks", "uploads"]
+                       "apphud", "topview", "routing", "idempotency", "pixverse_webhooks", "uploads", "cors"]
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ _TOPVIEW_SUBMIT: frozenset[Grant] = frozenset(
     {"jobs:read", "jobs:write", "state:read", "state:write", "flow:topview", "secret:topview", "secret:apphud_apps",
      "events:put"}
 )
-_TOPVIEW_API: tuple[SettingGroup, ...] = ("jobs", "generation", "apphud", "topview", "idempotency")
+_TOPVIEW_API: tuple[SettingGroup, ...] = ("jobs", "generation", "apphud", "topview", "idempotency", "cors")
 # Endpoints that take images also take keys of the caller's uploads (POST /uploads): they read them.
 _UPLOADS_READ: frozenset[Grant] = frozenset({"media:mobile_inbox_read"})
 
@@ -112,37 +112,42 @@ _UPLOADS_READ: frozenset[Grant] = frozenset({"media:mobile_inbox_read"})
 RENDER_CONCURRENCY = 10
 _TOOLKIT_API: tuple[SettingGroup, ...] = ("jobs", "media_urls", "toolkit")
 _MOBILE_API: tuple[SettingGroup, ...] = ("jobs", "media_urls", "pixverse", "generation", "apphud")
+# Every function behind a route (but the liveness probe) reads the allowed browser origins ("cors"): its
+# answers carry the CORS headers (reelgate.cors).
+_TOOLKIT_ROUTE: tuple[SettingGroup, ...] = (*_TOOLKIT_API, "cors")
 # /text2video and /image2video: Pixverse, TopView's common tasks, or one failing over to the other.
 _ROUTED_SUBMIT: frozenset[Grant] = _MOBILE_SUBMIT | {"flow:topview", "secret:topview"}
-_ROUTED_API: tuple[SettingGroup, ...] = (*_MOBILE_API, "pixverse_webhooks", "topview", "routing", "idempotency")
+_ROUTED_API: tuple[SettingGroup, ...] = (*_MOBILE_API, "pixverse_webhooks", "topview", "routing", "idempotency",
+                                          "cors")
 
 FUNCTIONS: tuple[Function, ...] = (
     Function("health", "Liveness probe", (Route("GET", "/health"),)),
     # --- Video toolkit (NCA-compatible) ---
     Function(
         "toolkit_image_to_video", "Image to zooming video (toolkit)",
-        _post("/v1/image/convert/video", "/paid/image/convert/video"), auth="api_key",
-        grants=_TOOLKIT_SUBMIT, settings=(*_TOOLKIT_API, "idempotency"),
+        # /v1/image/transform/video: NCA's alias of the same route (NCA has no /paid/ twin of it).
+        _post("/v1/image/convert/video", "/v1/image/transform/video", "/paid/image/convert/video"), auth="api_key",
+        grants=_TOOLKIT_SUBMIT, settings=(*_TOOLKIT_ROUTE, "idempotency"),
     ),
     Function(
         "toolkit_concatenate", "Concatenate videos (toolkit)",
         _post("/v1/video/concatenate", "/paid/video/concatenate"), auth="api_key",
-        grants=_TOOLKIT_SUBMIT, settings=(*_TOOLKIT_API, "idempotency"),
+        grants=_TOOLKIT_SUBMIT, settings=(*_TOOLKIT_ROUTE, "idempotency"),
     ),
     Function(
         "toolkit_job_status", "Toolkit job status",
         _post("/v1/toolkit/job/status", "/paid/get/job/status"), auth="api_key",
-        grants=frozenset({"jobs:read", "state:read", "media:read"}), settings=_TOOLKIT_API,
+        grants=frozenset({"jobs:read", "state:read", "media:read"}), settings=_TOOLKIT_ROUTE,
     ),
     Function(
         "toolkit_jobs_status", "Toolkit jobs of this key in a time window",
         _post("/v1/toolkit/jobs/status"), auth="api_key", grants=frozenset({"jobs:read", "state:read"}),
-        settings=_TOOLKIT_API,
+        settings=_TOOLKIT_ROUTE,
     ),
     Function(
         "toolkit_authenticate", "Toolkit API key check",
         (Route("GET", "/v1/toolkit/authenticate"),), auth="api_key", grants=frozenset({"state:read"}),
-        settings=_TOOLKIT_API,
+        settings=_TOOLKIT_ROUTE,
     ),
     Function(
         "toolkit_render", "Download, convert with FFmpeg and upload (toolkit flow task)",
@@ -163,7 +168,7 @@ FUNCTIONS: tuple[Function, ...] = (
     ),
     Function(
         "toolkit_upload", "Presigned upload into the key's own inbox (objects there start jobs)",
-        _post("/v1/uploads"), auth="api_key", grants=frozenset({"state:read", "media:inbox"}), settings=_TOOLKIT_API,
+        _post("/v1/uploads"), auth="api_key", grants=frozenset({"state:read", "media:inbox"}), settings=_TOOLKIT_ROUTE,
     ),
     Function(
         "s3_ingest", "Start a toolkit job for an object put in a key's inbox (inbox/<key id>/<kind>/)",
@@ -184,17 +189,17 @@ FUNCTIONS: tuple[Function, ...] = (
         "mobile_upload", "Presigned upload of one image under the caller's own prefix (then sent by key)",
         _post("/uploads"), auth="app", grants=frozenset({"state:read", "state:write", "secret:apphud_apps",
                                                           "media:mobile_inbox"}),
-        settings=("apphud", "uploads"),
+        settings=("apphud", "uploads", "cors"),
     ),
     Function(
         "get_status", "Status of a generation", _post("/get-status"), auth="app",
         grants=frozenset({"jobs:read", "state:read", "media:read"}),
-        settings=_MOBILE_API,
+        settings=(*_MOBILE_API, "cors"),
     ),
     Function(
         "apphud_webhook", "Apphud S2S events refresh cached entitlements", _post("/webhooks/apphud"),
         auth="apphud_token", grants=frozenset({"state:read", "state:write", "secret:apphud"}),
-        settings=("apphud",),
+        settings=("apphud", "cors"),
     ),
     Function(
         "pixverse_poll", "Poll Pixverse, mirror the video and finish the job (flow task)",
@@ -209,7 +214,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "pixverse_callback", "PixVerse's signed webhooks resume the waiting flows", _post("/callbacks/pixverse"),
         auth="pixverse_signature", grants=frozenset({"state:write", "tasks:pixverse", "secret:pixverse_webhook"}),
-        settings=("pixverse_webhooks",),
+        settings=("pixverse_webhooks", "cors"),
     ),
     Function(
         "pixverse_fail", "Mark a generation failed and release its slot (flow task)",
@@ -236,7 +241,7 @@ FUNCTIONS += (
       )),
     Function(
         "topview_callback", "TopView noticeUrl callbacks resume the waiting flows", _post("/callbacks/topview"),
-        auth="topview_uid", grants=frozenset({"state:write", "tasks:topview"}), settings=("topview",),
+        auth="topview_uid", grants=frozenset({"state:write", "tasks:topview"}), settings=("topview", "cors"),
     ),
     Function(
         "topview_step", "Look at a TopView task; copy results, submit the next task (flow task)",

@@ -1,4 +1,5 @@
-"""POST /v1/image/convert/video (alias /paid/image/convert/video): a still image to a zooming video."""
+"""POST /v1/image/convert/video (aliases /v1/image/transform/video, NCA's, and /paid/image/convert/video): a still
+image to a zooming video; every path answers with the endpoint "/v1/image/convert/video"."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ app = api.resolver(failure="An error occurred during image to video conversion")
 
 
 @app.post("/v1/image/convert/video", middlewares=[idempotency.toolkit])
+@app.post("/v1/image/transform/video", middlewares=[idempotency.toolkit])
 @app.post("/paid/image/convert/video", middlewares=[idempotency.toolkit])
 def convert() -> Response:
     key = api.authenticate(app)

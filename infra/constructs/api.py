@@ -1,14 +1,17 @@
-"""REST API (API Gateway v1): one resource tree from the registry routes, Lambda proxy per route."""
+"""REST API (API Gateway v1): one resource tree from the registry routes, Lambda proxy per route; CORS for the
+stage's allowed origins (the `cors_origins` setting): preflights answered by API Gateway, its own errors too."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
+from aws_cdk import Duration
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
+from reelgate import cors
 
 from infra import registry
 from infra.constants import LOG_RETENTION, SERVICE, StageConfig
@@ -24,6 +27,8 @@ AUTH_REASONS: dict[str, str] = {
                    "follows the task, and trusts nothing else in it (the task is re-read from TopView).",
     "pixverse_signature": "PixVerse's webhook; the function checks its HMAC signature, timestamp window and nonce, "
                           "and confirms the video's state with Pixverse before finishing a job.",
+    "preflight": "CORS preflight: a MOCK integration that only answers the CORS headers; browsers send no "
+                 "credentials with it.",
 }
 _CLOUDWATCH_POLICY = "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
 
@@ -49,12 +54,31 @@ class Api(Construct):
         )
         # One integration per function, shared by its routes; no test-invoke permissions.
         integrations = {name: apigw.LambdaIntegration(fn, allow_test_invoke=False) for name, fn in functions.items()}
+        resources: dict[str, apigw.Resource] = {}
         for route, spec in routes if routes is not None else registry.routes():
-            method = self.rest_api.root.resource_for_path(route.path).add_method(
-                route.method, integrations[spec.name]
-            )
+            resources[route.path] = resource = self.rest_api.root.resource_for_path(route.path)
+            method = resource.add_method(route.method, integrations[spec.name])
             self._suppress_method(method, spec.auth)
+        self._add_cors(deployed_origins(stage), resources.values())
         self._suppress_api()
+
+    def _add_cors(self, origins: tuple[str, ...], resources: Iterable[apigw.Resource]) -> None:
+        """Each route's preflight (OPTIONS) is a MOCK answered by API Gateway; CDK's mapping template echoes the
+        request's Origin when it is one of the stage's (docs/decisions.md). API Gateway's own error answers
+        echo the Origin header too (gateway responses cannot test it against a list)."""
+        if not origins:
+            return
+        for resource in resources:
+            method = resource.add_cors_preflight(
+                allow_origins=list(origins), allow_methods=list(cors.ALLOW_METHODS),
+                allow_headers=list(cors.ALLOW_HEADERS), expose_headers=list(cors.EXPOSE_HEADERS),
+                allow_credentials=True, max_age=Duration.seconds(cors.MAX_AGE_SECONDS),
+            )
+            self._suppress_method(method, "preflight")
+        headers = {name: f"'{value}'" for name, value in cors.answer_headers("").items()}
+        headers["Access-Control-Allow-Origin"] = "method.request.header.origin"
+        for kind in (apigw.ResponseType.DEFAULT_4_XX, apigw.ResponseType.DEFAULT_5_XX):
+            self.rest_api.add_gateway_response(f"Cors{kind.response_type}", type=kind, response_headers=headers)
 
     @staticmethod
     def _stage_options(stage: StageConfig, access_logs: logs.ILogGroup) -> apigw.StageOptions:
@@ -99,3 +123,12 @@ class Api(Construct):
     @property
     def url(self) -> str:
         return self.rest_api.url
+
+
+def deployed_origins(stage: StageConfig) -> tuple[str, ...]:
+    """The stage's allowed origins; API Gateway's preflight compares exact origins, so no port wildcard."""
+    origins = cors.parse(stage.settings.get("cors_origins", ""))
+    if wildcards := [origin for origin in origins if origin.endswith(cors.ANY_PORT)]:
+        raise ValueError(f"cors_origins of stage {stage.name!r}: API Gateway's preflight takes exact origins, "
+                         f"not {', '.join(wildcards)}; list each origin (scheme://host:port)")
+    return origins

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
+from reelgate import cors
 from reelgate.mobile.apps import DEV_BUNDLE_ID
 from werkzeug.serving import BaseWSGIServer, make_server
 
@@ -43,6 +44,8 @@ PIXVERSE_SIM_KEY = "sim-key"
 TOPVIEW_SIM_UID, TOPVIEW_SIM_KEY = "sim-uid", "sim-topview-key"
 ADMIN_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "reelgate-local", "AWS_SECRET_ACCESS_KEY": "reelgate-local-secret"}
 STAGE = "local"
+# Pages served from any local port may call the local API (with credentials) unless REELGATE_CORS_ORIGINS says.
+LOCAL_CORS_ORIGINS = "http://localhost:*,http://127.0.0.1:*"
 STATE_DIR = registry.ROOT / ".local-cloud"
 FFMPEG_BIN = registry.ROOT / "layers" / "ffmpeg" / "bin"  # the FFmpeg layer's bin/, /opt/bin on Lambda
 
@@ -97,7 +100,8 @@ class LocalCloud:
         )
         api_key = self.config.get("REELGATE_DEV_API_KEY") or "rg_dev_" + secrets.token_urlsafe(24)
         seeded = seed_development_data(session, names.state_table, api_key, res.secret_arns["apphud_apps"])
-        gateway: BaseWSGIServer = make_server(self.host, self.port, Gateway(runtime), threaded=True)
+        gateway: BaseWSGIServer = make_server(
+            self.host, self.port, Gateway(runtime, cors_origins=cors.parse(settings["cors_origins"])), threaded=True)
         self._servers.append(gateway)
         api = f"http://{self.host}:{self.port}"
         self.info = {"api": api, "docs": f"{api}/docs", "openapi": f"{api}/openapi.json", "aws_endpoint": self.aws_url,
@@ -193,6 +197,7 @@ class LocalCloud:
         """Operator settings: the documented variables of the cloud's configuration, plus where the local
         parts are (simulators, the FFmpeg layer, the emulated S3 that serves presigned URLs)."""
         values: dict[str, Any] = environment.from_environment(self.config)
+        values.setdefault("cors_origins", LOCAL_CORS_ORIGINS)  # REELGATE_CORS_ORIGINS overrides ("" turns CORS off)
         allow = [item for item in values.get("url_allowlist", "").split(",") if item]
         allow += [url.split("/")[2] for url in (self.aws_url, providers["pixverse"], providers["topview"])]
         topview = {"topview_base_url": providers["topview"]}

@@ -4,7 +4,9 @@ Each request becomes a REST proxy event for the function the registry routes it 
 the local Lambda runtime; the function's proxy response becomes the HTTP response. API Gateway's
 limits and answers apply: unknown routes, 10 MB requests, Lambda's 6 MB invoke payload (after
 base64 for binary media types), the 29 s integration timeout, and a failed or malformed function
-response (502).
+response (502). CORS as the CDK app configures it (infra/constructs/api.py): each route's preflight
+(OPTIONS) is answered here, never by a function, with the headers of `reelgate.cors` when the Origin
+is allowed; the gateway's own error answers echo the request's Origin, as its gateway responses do.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Protocol
 
+from reelgate import cors
 from werkzeug.wrappers import Request, Response
 
 from infra.local.apidocs import ApiDocs
@@ -66,9 +69,18 @@ def to_event(request: Request, resource: str, stage: str = "local") -> dict[str,
     }
 
 
+class GatewayError(Exception):
+    """An answer of API Gateway's own (a gateway response), not of a function."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
 def to_response(result: Any) -> Response:
     if not isinstance(result, dict) or "statusCode" not in result:
-        return _gateway_error(502, "Internal server error")
+        raise GatewayError(502, "Internal server error")
     body = result.get("body") or ""
     data = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode("utf-8")
     response = Response(data, status=int(result["statusCode"]))
@@ -86,17 +98,16 @@ def to_response(result: Any) -> Response:
     return response
 
 
-def _gateway_error(status: int, message: str) -> Response:
-    return Response(json.dumps({"message": message}), status=status, content_type="application/json")
-
-
 class Gateway:
     """A WSGI application: the registry's routes, each served by its function."""
 
-    def __init__(self, runtime: Invoker, integration_timeout: float = INTEGRATION_TIMEOUT_SECONDS) -> None:
+    def __init__(self, runtime: Invoker, integration_timeout: float = INTEGRATION_TIMEOUT_SECONDS,
+                 cors_origins: tuple[str, ...] = ()) -> None:
         self._runtime = runtime
         self._timeout = integration_timeout
         self._routes: dict[tuple[str, str], Function] = {(r.method, r.path): fn for r, fn in routes()}
+        self._paths = {r.path for r, _ in routes()}
+        self._origins = cors_origins  # none: CORS off, as a stage without cors_origins deploys no preflights
         self._pool = ThreadPoolExecutor(max_workers=64, thread_name_prefix="integration")
         self._docs = ApiDocs()  # /openapi.json and /docs (the local cloud's own; API Gateway has no such routes)
 
@@ -105,25 +116,50 @@ class Gateway:
         return self.handle(request)(environ, start_response)
 
     def handle(self, request: Request) -> Response:
-        fn = self._routes.get((request.method, request.path.rstrip("/") or "/"))
+        try:
+            return self._route(request)
+        except GatewayError as error:
+            response = Response(json.dumps({"message": error.message}), status=error.status,
+                                content_type="application/json")
+            origin = request.headers.get("Origin")
+            if self._origins and origin:  # gateway responses map the Origin header; they cannot test it
+                response.headers.update(cors.answer_headers(origin))
+            return response
+
+    def _route(self, request: Request) -> Response:
+        path = request.path.rstrip("/") or "/"
+        if request.method == "OPTIONS" and self._origins and path in self._paths:
+            return self._preflight(request.headers.get("Origin"))
+        fn = self._routes.get((request.method, path))
         if fn is None and (docs := self._docs.answer(request)) is not None:
             return docs
         if fn is None:
-            return _gateway_error(403, "Missing Authentication Token")
+            raise GatewayError(403, "Missing Authentication Token")
         if (request.content_length or 0) > MAX_PAYLOAD_BYTES:
-            return _gateway_error(413, "Request Too Long")
+            raise GatewayError(413, "Request Too Long")
         return self._integrate(fn, json.dumps(to_event(request, request.path)).encode())
+
+    def _preflight(self, origin: str | None) -> Response:
+        """The MOCK integration's 204: the CORS headers, the Origin echoed only when it is allowed."""
+        response = Response(status=204)
+        if origin and cors.allows(self._origins, origin):
+            response.headers.update(cors.preflight_headers(origin))
+        return response
 
     def _integrate(self, fn: Function, payload: bytes) -> Response:
         call = self._pool.submit(self._runtime.invoke, fn.name, payload)
         try:
             result = call.result(timeout=self._timeout)  # the function goes on running, as on AWS
-            if result.error_type == "RequestEntityTooLargeException":
-                return _gateway_error(413, "Request Too Long")
-            return _gateway_error(502, "Internal server error") if result.error_type else to_response(
-                json.loads(result.payload))
         except FutureTimeout:
-            return _gateway_error(504, "Endpoint request timed out")
+            raise GatewayError(504, "Endpoint request timed out") from None
+        if result.error_type == "RequestEntityTooLargeException":
+            raise GatewayError(413, "Request Too Long")
+        if result.error_type:
+            raise GatewayError(502, "Internal server error")
+        try:
+            return to_response(json.loads(result.payload))
+        except GatewayError:
+            raise
         except Exception:
             traceback.print_exc()
-            return _gateway_error(502, "Internal server error")
+            raise GatewayError(502, "Internal server error") from None

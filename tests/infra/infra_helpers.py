@@ -99,3 +99,21 @@ def refs_in(value: Any) -> set[str]:
         for item in value:
             found |= refs_in(item)
     return found
+
+
+def resource_paths(template_resources: dict[str, Any]) -> dict[str, str]:
+    """Logical id of each API resource -> its full path, rebuilt from ParentId/PathPart."""
+    resources = of_type(template_resources, "AWS::ApiGateway::Resource")
+    paths: dict[str, str] = {}
+
+    def path_of(key: str) -> str:
+        if key not in paths:
+            props = resources[key]["Properties"]
+            parent = props["ParentId"]
+            prefix = path_of(parent["Ref"]) if "Ref" in parent else ""
+            paths[key] = f"{prefix}/{props['PathPart']}"
+        return paths[key]
+
+    for key in resources:
+        path_of(key)
+    return paths

@@ -117,3 +117,68 @@ def test_one_content_type_the_functions_own_as_api_gateway_merges_headers() -> N
 
     assert answer.headers.getlist("Content-Type") == ["application/json"]
     assert answer.headers.getlist("Set-Cookie") == ["a=1", "b=2"] and answer.headers["X-A"] == "1"
+
+
+ORIGINS = ("http://localhost:*", "https://app.example.com")
+
+
+def test_the_transform_alias_reaches_the_image_to_video_function() -> None:
+    calls = []
+    client = Client(Gateway(FakeRuntime(lambda n, e: calls.append((n, e["path"])) or echo(n, e))))
+
+    assert client.post("/v1/image/transform/video", json={}).status_code == 200
+    assert calls == [("toolkit_image_to_video", "/v1/image/transform/video")]
+
+
+def test_a_preflight_is_answered_by_the_gateway_for_an_allowed_origin_only() -> None:
+    calls = []
+    client = Client(Gateway(FakeRuntime(lambda n, e: calls.append(n) or echo(n, e)), cors_origins=ORIGINS))
+    asks = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type,x-api-key"}
+
+    allowed = client.options("/v1/video/concatenate", headers={"Origin": "http://localhost:5173", **asks})
+    refused = client.options("/v1/video/concatenate", headers={"Origin": "https://evil.example.com", **asks})
+
+    assert allowed.status_code == 204 and calls == []
+    assert allowed.headers["Access-Control-Allow-Origin"] == "http://localhost:5173"
+    assert allowed.headers["Access-Control-Allow-Credentials"] == "true"
+    assert allowed.headers["Vary"] == "Origin"
+    assert {"x-api-key", "content-type", "idempotency-key"} <= set(
+        allowed.headers["Access-Control-Allow-Headers"].lower().split(","))
+    assert "POST" in allowed.headers["Access-Control-Allow-Methods"].split(",")
+    assert refused.status_code == 204 and "Access-Control-Allow-Origin" not in refused.headers
+
+
+def test_without_allowed_origins_there_is_no_preflight() -> None:
+    answer = Client(Gateway(FakeRuntime(echo))).options("/v1/video/concatenate", headers={"Origin": "http://x:1"})
+
+    assert (answer.status_code, json.loads(answer.data)) == (403, {"message": "Missing Authentication Token"})
+    assert "Access-Control-Allow-Origin" not in answer.headers
+
+
+def test_the_gateways_own_errors_echo_the_origin_as_its_gateway_responses_do() -> None:
+    def crash(name: str, event: dict[str, Any]) -> dict[str, Any]:
+        raise RuntimeError("boom")
+
+    origin = {"Origin": "http://localhost:5173"}
+    client = Client(Gateway(FakeRuntime(crash), cors_origins=ORIGINS))
+    answers = [client.get("/nope", headers=origin), client.options("/nope", headers=origin),
+               client.get("/health", headers=origin),
+               client.post("/text2video", data=b"{" + b" " * (10 * 1024 * 1024) + b"}", headers=origin,
+                           content_type="application/json")]
+
+    assert [a.status_code for a in answers] == [403, 403, 502, 413]
+    for answer in answers:
+        assert answer.headers["Access-Control-Allow-Origin"] == "http://localhost:5173"
+        assert answer.headers["Access-Control-Allow-Credentials"] == "true"
+        assert answer.headers["Vary"] == "Origin"
+    assert "Access-Control-Allow-Origin" not in Client(Gateway(FakeRuntime(crash))).get("/nope", headers=origin).headers
+
+
+def test_a_functions_answer_keeps_its_own_cors_headers() -> None:
+    def answers(name: str, event: dict[str, Any]) -> dict[str, Any]:
+        return {"statusCode": 200, "body": "{}", "headers": {"Access-Control-Allow-Origin": "https://app.example.com"}}
+
+    answer = Client(Gateway(FakeRuntime(answers), cors_origins=ORIGINS)).get(
+        "/health", headers={"Origin": "http://localhost:5173"})
+
+    assert answer.headers.getlist("Access-Control-Allow-Origin") == ["https://app.example.com"]

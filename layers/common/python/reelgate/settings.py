@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import tempfile
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AfterValidator, AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from reelgate import cors
 
 
 def _env(*names: str) -> AliasChoices:
@@ -35,6 +37,9 @@ class Settings(BaseSettings):
     # Idempotency-Key on submits: how long a key is remembered; how long a repeat waits for the first answer.
     idempotency_ttl_seconds: int = Field(24 * 3600, ge=1)
     idempotency_wait_seconds: float = Field(20.0, ge=0, le=28)
+
+    # Origins whose pages may call the API with credentials (comma-separated; reelgate.cors). Empty: none.
+    cors_origins: Annotated[str, AfterValidator(lambda value: ",".join(cors.parse(value)))] = ""
 
     # --- Toolkit (NCA-compatible API) ---
     max_queue_length: int = Field(0, ge=0, validation_alias=_env("MAX_QUEUE_LENGTH", "REELGATE_MAX_QUEUE_LENGTH"))
@@ -194,6 +199,9 @@ class Settings(BaseSettings):
     port: int = Field(3000, validation_alias=_env("REELGATE_PORT"))
     aws_port: int = Field(4566, validation_alias=_env("REELGATE_AWS_PORT"))
     dev_api_key: SecretStr | None = None
+
+    def allowed_origins(self) -> tuple[str, ...]:
+        return cors.parse(self.cors_origins)
 
     def allowlisted(self) -> frozenset[str]:
         return frozenset(item.strip().lower() for item in self.url_allowlist.split(",") if item.strip())

@@ -10,7 +10,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from botocore.exceptions import ClientError
 
-from reelgate import aws, http, multipart
+from reelgate import aws, cors, http, multipart
 from reelgate.events import JobEvents
 from reelgate.jobs import JobStore
 from reelgate.mobile.access import Entitlements, Limits
@@ -123,7 +123,7 @@ def resolver(*, submit: bool) -> APIGatewayRestResolver:
     An unexpected failure answers 500100 with the request id, never the exception's text or class:
     the detail goes to the logs under that id.
     """
-    app = APIGatewayRestResolver()
+    app = APIGatewayRestResolver(cors=cors.from_settings())
     extra = {"video_id": None} if submit else {}
 
     @app.exception_handler(ApiError)

@@ -8,7 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 
-from reelgate import aws, http
+from reelgate import aws, cors, http
 from reelgate.events import JobEvents
 from reelgate.jobs import JobStore
 from reelgate.observability import logger
@@ -57,7 +57,7 @@ def resolver(failure: str) -> APIGatewayRestResolver:
     A 500 never carries the exception's text (AWS errors name ARNs, tracebacks name paths): the
     caller gets `failure` and the request id, the logs get the detail under that same id.
     """
-    app = APIGatewayRestResolver()
+    app = APIGatewayRestResolver(cors=cors.from_settings())
 
     @app.exception_handler(Unauthorized)
     def _unauthorized(_: Unauthorized) -> Response:
