@@ -37,7 +37,7 @@ test: venv layers lint typecheck ## run every suite: lint, types, unit, integrat
 	$(PY) -m pytest tests -q -p no:cacheprovider --ignore=tests/browser
 
 browser: venv ffmpeg ## a page of another origin calls the local API in headless Chromium (Debian's package): CORS
-	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 	$(PY) -m pytest tests/browser -q -p no:cacheprovider
 
 unit: venv ## unit tests only (no sockets, no subprocesses)

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.logging import correlation_paths
 
 from reelgate import deadline
-from reelgate.observability import logger, metrics, tracer
+from reelgate.observability import follow, logger, metrics, tracer
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -22,7 +22,10 @@ def rest_entry(app: APIGatewayRestResolver) -> Handler:
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: Any) -> Any:
         with deadline.invocation(context):
-            return app.resolve(event, context)
+            answer = app.resolve(event, context)
+        logger.info("answered", extra={"method": event.get("httpMethod"), "path": event.get("resource"),
+                                       "status": answer.get("statusCode") if isinstance(answer, dict) else None})
+        return answer
 
     return handler
 
@@ -34,6 +37,10 @@ def task_entry(task: Callable[[dict[str, Any]], Any]) -> Handler:
     @tracer.capture_lambda_handler
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: Any) -> Any:
+        job_id = event.get("job_id") if isinstance(event, dict) else None
+        if isinstance(job_id, str) and job_id:
+            follow(job_id)
+            logger.info("task", extra={"job_id": job_id})
         with deadline.invocation(context):
             return task(event)
 

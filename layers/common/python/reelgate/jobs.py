@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 
 from reelgate.dynamo import from_dynamo, to_dynamo
 from reelgate.errors import Conflict
+from reelgate.observability import follow
 
 
 class JobStatus(StrEnum):
@@ -93,6 +94,7 @@ class JobStore:
             )
         except ClientError as exc:
             _raise_conflict(exc, f"job {job.job_id} already exists")
+        follow(job.job_id)
         if self.events:
             self.events.changed(job, None)
         return job

@@ -16,7 +16,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from reelgate.flows import resume
-from reelgate.observability import logger
+from reelgate.observability import follow, logger
 from reelgate.providers.pixverse_webhooks import REPLY, WebhookRefused, verify
 from reelgate.settings import Settings
 from reelgate.waits import TaskWaits
@@ -44,6 +44,7 @@ class PixverseCallbacks:
             logger.warning("Pixverse webhook for a video no job follows", extra={"provider_video_id": notice.video_id})
             return 404, "no job follows this video"
         for job_id, token in woken.waiters.items():
+            follow(job_id)
             if resume(self._sfn, token, {"video_id": notice.video_id, "status": notice.status}):
                 self._waits.delivered(notice.video_id, job_id, woken.notices)
         logger.info("Pixverse webhook", extra={"provider_video_id": notice.video_id, "status": notice.status,

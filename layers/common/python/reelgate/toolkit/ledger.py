@@ -24,7 +24,7 @@ from reelgate import counters, metrics
 from reelgate.dynamo import from_dynamo
 from reelgate.errors import Conflict, InsufficientCredits, QueueFull, ReelgateError
 from reelgate.jobs import Job, JobStatus, StateChanges, now_iso
-from reelgate.observability import logger
+from reelgate.observability import follow, logger
 from reelgate.toolkit.keys import PREFIX, ApiKey
 from reelgate.transact import Transaction
 
@@ -103,6 +103,7 @@ class Ledger:
             raise QueueFull(self.max_queue_length)
         if failed:
             raise Conflict(f"job {job.job_id} already exists")
+        follow(job.job_id)
         metrics.credits(spent=price)
         if self.events:
             self.events.changed(job, None)

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from reelgate.flows import resume
-from reelgate.observability import logger
+from reelgate.observability import follow, logger
 from reelgate.providers.topview import CallbackError, CallbackForged, callback_reply, parse_callback
 from reelgate.settings import Settings
 from reelgate.waits import TaskWaits
@@ -46,6 +46,7 @@ class Callbacks:
             return refusal(404, "4004", "no job follows this task")
         resumed = 0
         for job_id, token in woken.waiters.items():
+            follow(job_id)
             if resume(self._sfn, token, {"task_id": notice.task_id, "status": notice.status}):
                 resumed += 1
                 self._waits.delivered(notice.task_id, job_id, woken.notices)
