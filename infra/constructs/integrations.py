@@ -10,7 +10,7 @@ from constructs import Construct
 
 from infra.constants import SERVICE, StageConfig
 
-EVENT_ARCHIVE_DAYS = 30  # default; `-c event_archive_days=<n>` (0: keep forever)
+EVENT_ARCHIVE_CONTEXT = "event_archive_days"  # `-c event_archive_days=<n>` overrides the stage's (0: keep forever)
 
 # grant suffix (secret:<key>) -> (construct id, secret name suffix, what the operator stores)
 SECRETS: dict[str, tuple[str, str, str]] = {
@@ -29,7 +29,8 @@ class Integrations(Construct):
         super().__init__(scope, construct_id)
         self.bus = events.EventBus(self, "Bus", event_bus_name=f"{SERVICE}-{stage.name}")
         # Every event the bus receives (job state changes included) can be replayed for this long.
-        days = int(self.node.try_get_context("event_archive_days") or EVENT_ARCHIVE_DAYS)
+        override = self.node.try_get_context(EVENT_ARCHIVE_CONTEXT)
+        days = stage.event_archive_days if override is None else int(override)
         self.archive = self.bus.archive(
             "Archive", archive_name=f"{SERVICE}-{stage.name}-events",
             description="Every event of the stack's bus, replayable", event_pattern=events.EventPattern(account=[

@@ -18,7 +18,6 @@ from infra.constants import SERVICE, StageConfig
 from infra.constructs.functions import pascal
 
 PERIOD = Duration.minutes(5)
-API_5XX_THRESHOLD = 5  # a handful of 5xx in five minutes is worth a look; one may be a cold-start blip
 
 
 class Observability(Construct):
@@ -39,7 +38,7 @@ class Observability(Construct):
         self.alarms = [
             *(self._alarm(f"{pascal(name)}Errors", metric, 1) for name, metric in errors.items()),
             *(self._alarm(f"{pascal(name)}FlowFailed", metric, 1) for name, metric in failed.items()),
-            self._alarm("Api5xx", server_errors, API_5XX_THRESHOLD),
+            self._alarm("Api5xx", server_errors, stage.api_5xx_alarm_threshold),
         ]
         self.dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=f"{SERVICE}-{stage.name}")
         self.dashboard.add_widgets(

@@ -23,6 +23,7 @@ from infra.registry import (
 )
 
 ROLE_NAME = "reelgate-local"
+LOCAL_STAGE = "local"
 _ASSUME = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]},
@@ -40,6 +41,11 @@ class Names:
 
 
 LOCAL_NAMES = Names(jobs_table="reelgate-jobs", state_table="reelgate-state", media_bucket="reelgate-media")
+
+
+def secret_name(stage: str, key: str) -> str:
+    """A secret's name as the CDK stack gives it: reelgate/<stage>/<key with dashes>."""
+    return f"reelgate/{stage}/{key.replace('_', '-')}"
 
 
 def provision(session: Any, names: Names) -> dict[str, str]:
