@@ -9,6 +9,7 @@ FFMPEG  := layers/ffmpeg/bin/ffmpeg
 CDK     := node_modules/.bin/cdk
 CDK_OK  := node_modules/.installed
 STAGE   ?= dev
+CDK_ARGS ?=
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
@@ -49,10 +50,10 @@ account: venv layers cli ## once per account and region: API Gateway's CloudWatc
 	$(CDK) deploy ReelgateAccount
 
 diff: stage-name venv layers cli ## what `make deploy` would change: make diff STAGE=dev|prod
-	$(CDK) diff -c stage=$(STAGE) ReelgateStack
+	$(CDK) diff -c stage=$(STAGE) $(CDK_ARGS) ReelgateStack
 
 deploy: stage-name venv layers cli ## deploy one stage: make deploy STAGE=dev|prod (stack reelgate-<stage>)
-	$(CDK) deploy -c stage=$(STAGE) ReelgateStack
+	$(CDK) deploy -c stage=$(STAGE) $(CDK_ARGS) ReelgateStack
 
 dev: venv ffmpeg ## start the local cloud (API on :3000, AWS on :4566)
 	$(PY) -m infra.local
