@@ -5,17 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from aws_cdk.assertions import Match
+from aws_cdk.assertions import Annotations, Match
 from infra_helpers import Synth, of_type
 
 from infra import registry
+from infra.account import ACCOUNT_STACK_ID
+from infra.constants import STACK_ID
 from infra.constructs.shared_layers import LayerNotBuilt, LayerSources
 
 
-def test_cfn_lint_reports_no_errors(synth: Synth) -> None:
+@pytest.mark.parametrize("stack_id", [STACK_ID, ACCOUNT_STACK_ID])
+def test_cfn_lint_reports_no_errors(synth: Synth, stack_id: str) -> None:
     from cfnlint.api import lint_file
 
-    matches = lint_file(synth.template_path)
+    matches = lint_file(synth.outdir / f"{stack_id}.template.json")
     errors = [f"{m.rule.id} {m.message} ({m.path})" for m in matches if m.rule.id.startswith("E")]
     assert errors == []
     # W3005 (explicit DependsOn next to GetAtt) is how CDK orders roles before their users.
@@ -24,10 +27,12 @@ def test_cfn_lint_reports_no_errors(synth: Synth) -> None:
 
 def test_cdk_nag_has_no_unsuppressed_findings(synth: Synth) -> None:
     pattern = Match.string_like_regexp("AwsSolutions-.*")
-    errors = synth.annotations.find_error("*", pattern)
-    warnings = synth.annotations.find_warning("*", pattern)
-    assert [e.entry.data for e in errors] == []
-    assert [w.entry.data for w in warnings] == []
+    account = Annotations.from_stack(synth.stack.node.scope.node.find_child(ACCOUNT_STACK_ID))
+    for found in (synth.annotations, account):
+        errors = found.find_error("*", pattern)
+        warnings = found.find_warning("*", pattern)
+        assert [e.entry.data for e in errors] == []
+        assert [w.entry.data for w in warnings] == []
 
 
 def test_every_nag_suppression_has_a_reason(synth: Synth) -> None:
