@@ -9,16 +9,17 @@ from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
 from infra.constants import SERVICE, StageConfig
+from infra.environment import SECRET_NAMES
 
 EVENT_ARCHIVE_CONTEXT = "event_archive_days"  # `-c event_archive_days=<n>` overrides the stage's (0: keep forever)
 
 # grant suffix (secret:<key>) -> (construct id, secret name suffix, what the operator stores)
 SECRETS: dict[str, tuple[str, str, str]] = {
-    "pixverse": ("PixverseApiKey", "pixverse-api-key", "Pixverse OpenAPI key"),
-    "apphud": ("ApphudWebhookToken", "apphud-webhook-token", "Apphud S2S webhook shared token"),
-    "apphud_apps": ("ApphudAppKeys", "apphud-app-keys",
+    "pixverse": ("PixverseApiKey", SECRET_NAMES["pixverse"], "Pixverse OpenAPI key"),
+    "apphud": ("ApphudWebhookToken", SECRET_NAMES["apphud"], "Apphud S2S webhook shared token"),
+    "apphud_apps": ("ApphudAppKeys", SECRET_NAMES["apphud_apps"],
                     'Apphud api keys of the registered apps, as JSON {"<bundle id>": "app_..."}'),
-    "topview": ("TopviewApiKey", "topview-api-key", "TopView OpenAPI key (its uid is the topview_uid setting)"),
+    "topview": ("TopviewApiKey", SECRET_NAMES["topview"], "TopView OpenAPI key (its uid is the topview_uid setting)"),
 }
 
 

@@ -12,6 +12,7 @@ import zipfile
 from dataclasses import dataclass
 from typing import Any
 
+from infra.environment import SECRET_NAMES
 from infra.registry import (
     FLOWS,
     FUNCTIONS,
@@ -44,8 +45,8 @@ LOCAL_NAMES = Names(jobs_table="reelgate-jobs", state_table="reelgate-state", me
 
 
 def secret_name(stage: str, key: str) -> str:
-    """A secret's name as the CDK stack gives it: reelgate/<stage>/<key with dashes>."""
-    return f"reelgate/{stage}/{key.replace('_', '-')}"
+    """A secret's name as the CDK stack gives it: reelgate/<stage>/<name>, e.g. reelgate/local/pixverse-api-key."""
+    return f"reelgate/{stage}/{SECRET_NAMES[key]}"
 
 
 def provision(session: Any, names: Names) -> dict[str, str]:
