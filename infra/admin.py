@@ -126,9 +126,13 @@ def main(argv: list[str] | None = None) -> int:
     else:
         keys = AppKeySecret(aws.client("secretsmanager"), app_keys_secret(s))
         try:
-            result = run_app_command(AppRegistry(aws.table(state_table(s))), args, keys)
+            result = run_app_command(AppRegistry(aws.table(state_table(s))), args, keys,
+                                     read_key=sys.stdin.readline)
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
+            return 2
+        except ClientError as exc:  # the secret is missing, or this caller may not read or write it
+            print(f"error: {keys.secret_id}: {exc.response['Error']['Message']}", file=sys.stderr)
             return 2
     json.dump(result, sys.stdout, indent=2, default=str)
     print()

@@ -131,3 +131,25 @@ def test_the_secret_may_be_named_by_its_name_or_its_arn(
     code, app, _ = run(capsys, "--stack", STACK, "apps", "put", BUNDLE, "--apphud-key-ref", ref, "--apphud-key-stdin")
     assert (code, app["apphud_key_ref"]) == (0, ref)
     assert app_keys(stack) == {BUNDLE: "app_reels"}
+
+
+def test_an_empty_key_or_a_bad_option_stores_and_registers_nothing(
+        stack: dict[str, str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    code, _, err = run(capsys, "--stack", STACK, "apps", "put", BUNDLE, "--apphud-key-stdin")
+    assert (code, "the Apphud api key is empty" in err) == (2, True)
+    monkeypatch.setattr("sys.stdin", io.StringIO("app_reels\n"))
+    code, _, err = run(capsys, "--stack", STACK, "apps", "put", BUNDLE, "--apphud-key-stdin", "--duration", "99")
+    assert (code, "duration" in err) == (2, True)
+    assert run(capsys, "--stack", STACK, "apps", "list")[1] == []
+    value = boto3.client("secretsmanager").get_secret_value(SecretId=stack["apphud_app_keys_secret"])
+    assert value["SecretString"] == "generatedplaceholder"
+
+
+def test_a_missing_secret_is_an_error_not_a_traceback(
+        stack: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    boto3.client("secretsmanager").delete_secret(SecretId=stack["apphud_app_keys_secret"],
+                                                 ForceDeleteWithoutRecovery=True)
+    code, _, err = run(capsys, "--stack", STACK, "apps", "put", BUNDLE)
+    assert code == 2
+    assert err.startswith(f"error: {stack['apphud_app_keys_secret']}: ")

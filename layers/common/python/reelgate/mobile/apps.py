@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
@@ -153,16 +154,21 @@ def add_app_commands(groups: Any) -> None:
 
 
 def run_app_command(registry: AppRegistry, args: argparse.Namespace, keys: AppKeySecret,
-                    read_key: Any = input) -> Any:
+                    read_key: Callable[[], str]) -> Any:
     """`apps list`, or `apps put`: the app's key reference must name the stack's app-keys secret and a key it holds
-    (stored first with --apphud-key-stdin); ValueError says what to fix."""
+    (stored first with --apphud-key-stdin, read by `read_key`); ValueError says what to fix."""
     if args.action == "list":
         return [app.model_dump() for app in registry.list()]
     ref = args.apphud_key_ref or keys.ref(args.bundle_id)
     key = keys.key_of(ref)
+    app = _app(args, ref)  # a bad option fails before anything is stored
     if args.apphud_key_stdin:
         keys.store(key, read_key())
     keys.require(key)
+    return registry.put(app).model_dump()
+
+
+def _app(args: argparse.Namespace, ref: str) -> App:
     defaults = PixverseDefaults.model_validate({name: getattr(args, name) for name in PixverseDefaults.model_fields})
     app = App(bundle_id=args.bundle_id, apphud_key_ref=ref,
               apphud_environment=None if args.apphud_environment == "any" else args.apphud_environment,
@@ -170,7 +176,7 @@ def run_app_command(registry: AppRegistry, args: argparse.Namespace, keys: AppKe
               concurrent_generations=args.concurrent_generations,
               topview=TopViewOptions(busy_wait_seconds=args.topview_busy_wait_seconds),
               routes={endpoint: _route(getattr(args, endpoint)) for endpoint in ("text2video", "image2video")})
-    return registry.put(app).model_dump()
+    return app
 
 
 def _route(value: str) -> Route:
