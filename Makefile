@@ -40,19 +40,16 @@ $(CDK_OK): package.json package-lock.json
 
 cli: $(CDK_OK) ## install the pinned AWS CDK CLI (package-lock.json) into node_modules
 
-stage-name:
-	@case "$(STAGE)" in dev|prod) ;; *) echo "STAGE must be dev or prod, got '$(STAGE)'" >&2; exit 2;; esac
-
 bootstrap: venv layers cli ## once per account and region: the CDK bootstrap stack (AWS credentials needed)
 	$(CDK) bootstrap
 
 account: venv layers cli ## once per account and region: API Gateway's CloudWatch Logs role (stack reelgate-account)
 	$(CDK) deploy ReelgateAccount
 
-diff: stage-name venv layers cli ## what `make deploy` would change: make diff STAGE=dev|prod
+diff: venv layers cli ## what `make deploy` would change: make diff STAGE=dev|prod
 	$(CDK) diff -c stage=$(STAGE) $(CDK_ARGS) ReelgateStack
 
-deploy: stage-name venv layers cli ## deploy one stage: make deploy STAGE=dev|prod (stack reelgate-<stage>)
+deploy: venv layers cli ## deploy one stage: make deploy STAGE=dev|prod (stack reelgate-<stage>)
 	$(CDK) deploy -c stage=$(STAGE) $(CDK_ARGS) ReelgateStack
 
 dev: venv ffmpeg ## start the local cloud (API on :3000, AWS on :4566)
@@ -83,7 +80,7 @@ lint: venv ## ruff
 typecheck: venv ## mypy (with the pydantic plugin)
 	.venv/bin/mypy layers/common/python/reelgate infra
 
-synth: stage-name venv layers ## synthesize the CDK app into cdk.out (no AWS credentials needed), then cfn-lint it: make synth [STAGE=prod]
+synth: venv layers ## synthesize the CDK app into cdk.out (no AWS credentials needed), then cfn-lint it: make synth [STAGE=prod]
 	$(PY) -m infra.app -c stage=$(STAGE)
 	.venv/bin/cfn-lint cdk.out/ReelgateStack.template.json cdk.out/ReelgateAccount.template.json --ignore-checks W3005
 
@@ -100,4 +97,4 @@ bench: venv ffmpeg ## speed ratios (printed, never asserted)
 	$(PY) bench/concatenate.py
 	$(PY) bench/local_cloud.py
 
-.PHONY: help venv ffmpeg layers cli stage-name bootstrap account diff deploy dev test unit integration infra e2e soak lint typecheck synth invoke lock bench
+.PHONY: help venv ffmpeg layers cli bootstrap account diff deploy dev test unit integration infra e2e soak lint typecheck synth invoke lock bench

@@ -82,4 +82,7 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    try:
+        main(sys.argv[1:])
+    except ValueError as exc:  # a wrong stage or setting: the message says what to fix
+        raise SystemExit(f"error: {exc}") from None
