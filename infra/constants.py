@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_lambda as lambda_
@@ -50,7 +50,7 @@ class StageConfig(BaseModel):
 
     name: str
     retain_data: bool  # tables, buckets, secrets and log groups survive a stack delete
-    log_level: str
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"]
     log_retention_days: int  # every log group of the stage (function, flow, API access logs)
     access_log_retention_days: int  # S3 server access logs of the media bucket
     api_rate_limit: int = Field(gt=0)

@@ -91,6 +91,7 @@ def stage_context(**stage: Any) -> dict[str, Any]:
     ({**CONTEXT, "stage": "staging"}, "unknown stage 'staging'"),
     (stage_context(log_retention_days=10), "not a CloudWatch Logs retention"),
     (stage_context(api_rate_limit=0), "api_rate_limit"),
+    (stage_context(log_level="VERBOSE"), "log_level"),
     (stage_context(retention=7), "retention"),  # a misspelt key is refused, not ignored
     (stage_context(reserved_concurrency={"toolkit_rendr": 2}), "unknown functions"),
 ])
