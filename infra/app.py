@@ -6,7 +6,6 @@ Run it as a module from the project root: as a script, `infra/constructs` would 
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import json
 import os
@@ -17,8 +16,9 @@ from typing import Any
 from aws_cdk import App, Aspects
 from cdk_nag import AwsSolutionsChecks
 
-from infra import environment
-from infra.constants import ROOT, SERVICE, STACK_ID, stage_config
+from infra import environment, registry
+from infra.account import ACCOUNT_STACK_ID, AccountStack
+from infra.constants import ROOT, SERVICE, STACK_ID, StageConfig, stage_config
 from infra.constructs.shared_layers import LayerSources
 from infra.stack import ReelgateStack
 
@@ -28,17 +28,26 @@ CDK_JSON = ROOT / "cdk.json"
 def build(
     context: dict[str, Any] | None = None, outdir: str | None = None, layer_sources: LayerSources | None = None
 ) -> tuple[App, ReelgateStack]:
-    """The app with its one stack and cdk-nag's AwsSolutions pack; tests call this too."""
+    """The app with the stage's stack, the account-level stack and cdk-nag's AwsSolutions pack; tests call this too."""
     app = App(context=context, outdir=outdir, analytics_reporting=False)
-    stage = stage_config(app.node.try_get_context("stage"))
-    stage = dataclasses.replace(stage, settings=operator_settings(app.node.get_all_context(), stage.name))
+    stage = stage_of(app.node.get_all_context())
     stack = ReelgateStack(
         app, STACK_ID, stage=stage, layer_sources=layer_sources,
         stack_name=f"{SERVICE}-{stage.name}",
         description=f"Reelgate serverless video backend ({stage.name})",
     )
+    AccountStack(app, ACCOUNT_STACK_ID, stack_name=f"{SERVICE}-account",
+                 description="API Gateway's account-level CloudWatch Logs role (shared by every stage; retained)")
     Aspects.of(app).add(AwsSolutionsChecks(verbose=True))
     return app, stack
+
+
+def stage_of(context: dict[str, Any]) -> StageConfig:
+    """The context's stage (`-c stage=dev|prod`) as cdk.json's `stages` defines it, with its operator settings."""
+    stage = stage_config(context)
+    if unknown := set(stage.reserved_concurrency) - {fn.name for fn in registry.FUNCTIONS}:
+        raise ValueError(f"stage {stage.name}: reserved_concurrency names unknown functions {sorted(unknown)}")
+    return stage.model_copy(update={"settings": operator_settings(context, stage.name)})
 
 
 def operator_settings(context: dict[str, Any], stage: str) -> dict[str, str]:
@@ -73,4 +82,7 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    try:
+        main(sys.argv[1:])
+    except ValueError as exc:  # a wrong stage or setting: the message says what to fix
+        raise SystemExit(f"error: {exc}") from None

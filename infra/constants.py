@@ -1,14 +1,15 @@
-"""Names, runtime, architectures and per-stage settings shared by the CDK app and the layer build."""
+"""Names, runtime, architectures and the stage configuration shared by the CDK app and the layer build."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Literal
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 ROOT = Path(__file__).resolve().parent.parent
 STACK_ID = "ReelgateStack"  # construct id: names the template file cdk.out/ReelgateStack.template.json
@@ -37,36 +38,67 @@ RUNTIME_REQUIREMENTS = ROOT / "requirements" / "runtime.txt"
 
 ASSET_EXCLUDES = ["__pycache__", "*.pyc", ".pytest_cache", ".mypy_cache"]
 TTL_ATTRIBUTE = "expires_at"
-MEDIA_RETENTION_DAYS = 30  # equals the job record TTL (Settings.job_ttl_days)
-ACCESS_LOG_RETENTION_DAYS = 90
-LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 
 
-@dataclass(frozen=True)
-class StageConfig:
-    """What differs between dev and prod."""
+class StageConfig(BaseModel):
+    """What differs between dev and prod: cdk.json's `stages.<name>`, plus its operator settings.
+
+    Every field is required, so a stage cannot silently inherit another's value; unknown keys fail the synth.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str
-    retain_data: bool
-    log_level: str
-    api_rate_limit: int
-    api_burst_limit: int
-    # Operator settings (queue limit, prices, waits...) as environment strings, from CDK context.
-    settings: Mapping[str, str] = field(default_factory=dict)
+    retain_data: bool  # tables, buckets, secrets and log groups survive a stack delete
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+    log_retention_days: int  # every log group of the stage (function, flow, API access logs)
+    access_log_retention_days: int  # S3 server access logs of the media bucket
+    api_rate_limit: int = Field(gt=0)
+    api_burst_limit: int = Field(gt=0)
+    api_5xx_alarm_threshold: int = Field(ge=1)  # API 5xx answers in five minutes that raise the alarm
+    webhook_failures_alarm_threshold: int = Field(ge=1)  # failed webhook attempts in five minutes
+    provider_errors_alarm_threshold: int = Field(ge=1)  # errors of one provider in five minutes
+    alarm_emails: list[str]  # who the alarm topic e-mails (each confirms its subscription)
+    event_archive_days: int = Field(ge=0)  # replay window of the event bus; 0 keeps every event
+    # Per function, instead of the registry's reserved concurrency: a number, or null for the unreserved pool.
+    reserved_concurrency: dict[str, int | None] = Field(default_factory=dict)
+    # Operator settings (queue limit, prices, waits...) as environment strings, from cdk.json's `settings`.
+    settings: Mapping[str, str] = Field(default_factory=dict)
+
+    @field_validator("log_retention_days", "access_log_retention_days")
+    @classmethod
+    def _a_log_retention(cls, days: int) -> int:
+        if days not in _RETENTION_DAYS:
+            raise ValueError(f"{days} is not a CloudWatch Logs retention; use one of {sorted(_RETENTION_DAYS)}")
+        return days
 
     @property
     def removal_policy(self) -> RemovalPolicy:
         return RemovalPolicy.RETAIN if self.retain_data else RemovalPolicy.DESTROY
 
+    @property
+    def log_retention(self) -> logs.RetentionDays:
+        return _RETENTION_DAYS[self.log_retention_days]
 
-STAGES: dict[str, StageConfig] = {
-    "dev": StageConfig("dev", retain_data=False, log_level="DEBUG", api_rate_limit=20, api_burst_limit=40),
-    "prod": StageConfig("prod", retain_data=True, log_level="INFO", api_rate_limit=200, api_burst_limit=400),
-}
+    @property
+    def media_retention_days(self) -> int:
+        """Media expires with the job records (the job_ttl_days operator setting)."""
+        return int(self.settings["job_ttl_days"])
+
+    def reserved(self, function: str, registry_value: int | None) -> int | None:
+        return self.reserved_concurrency.get(function, registry_value)
 
 
-def stage_config(name: str | None) -> StageConfig:
-    stage = name or "dev"
-    if stage not in STAGES:
-        raise ValueError(f"unknown stage {stage!r}; use -c stage={'|'.join(STAGES)}")
-    return STAGES[stage]
+_R = logs.RetentionDays
+_RETENTION_DAYS = {1: _R.ONE_DAY, 3: _R.THREE_DAYS, 7: _R.ONE_WEEK, 14: _R.TWO_WEEKS, 30: _R.ONE_MONTH,
+                   60: _R.TWO_MONTHS, 90: _R.THREE_MONTHS, 180: _R.SIX_MONTHS, 365: _R.ONE_YEAR,
+                   731: _R.TWO_YEARS, 1827: _R.FIVE_YEARS, 3653: _R.TEN_YEARS}
+
+
+def stage_config(context: Mapping[str, Any], name: str | None = None) -> StageConfig:
+    """The stage `name` (else the context's `stage`, else dev) as cdk.json's `stages` defines it."""
+    stages = context.get("stages") or {}
+    stage = name or context.get("stage") or "dev"
+    if stage not in stages:
+        raise ValueError(f"unknown stage {stage!r}; use -c stage={'|'.join(stages) or '<a stage of cdk.json>'}")
+    return StageConfig.model_validate({**stages[stage], "name": stage})

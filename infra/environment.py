@@ -27,6 +27,9 @@ MEDIA_WRITE = ("s3:PutObject", "s3:AbortMultipartUpload")  # PutObject covers mu
 SECRET_SETTING = {"pixverse": "pixverse_api_key_secret", "apphud": "apphud_webhook_token_secret",
                   "apphud_apps": "apphud_app_keys_secret", "topview": "topview_api_key_secret",
                   "pixverse_webhook": "pixverse_webhook_key_secret"}
+# grant suffix (secret:<key>) -> the secret's name after reelgate/<stage>/, in the stack and in the local cloud
+SECRET_NAMES = {"pixverse": "pixverse-api-key", "apphud": "apphud-webhook-token", "apphud_apps": "apphud-app-keys",
+                "topview": "topview-api-key", "pixverse_webhook": "pixverse-webhook-key"}
 RESOURCE_SETTING = {"jobs": "jobs_table", "state": "state_table", "media": "media_bucket", "events": "event_bus"}
 FLOW_SETTING = {"toolkit": "toolkit_flow_arn", "pixverse": "pixverse_flow_arn", "topview": "topview_flow_arn"}
 # SendTask{Success,Failure,Heartbeat}: a service integration's task token names no resource IAM could scope.

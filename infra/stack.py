@@ -21,6 +21,8 @@ from infra.constructs.integrations import Integrations
 from infra.constructs.media import Media
 from infra.constructs.observability import Observability
 from infra.constructs.shared_layers import LayerSources, SharedLayers
+from infra.environment import FLOW_SETTING, SECRET_SETTING
+from infra.outputs import API_URL_OUTPUT, OUTPUT_SETTINGS, output_key
 
 NOTIFICATIONS_HANDLER_ID = "BucketNotificationsHandler050a0587b7544547bf325f094a3db834"  # fixed by aws-cdk-lib
 BASIC_EXECUTION_POLICY = (
@@ -34,6 +36,7 @@ class ReelgateStack(Stack):
         layer_sources: LayerSources | None = None, **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        self.stage = stage
         self.data = data = Data(self, "Data", stage=stage)
         self.media = media = Media(self, "Media", stage=stage)
         self.integrations = integrations = Integrations(self, "Integrations", stage=stage)
@@ -52,11 +55,20 @@ class ReelgateStack(Stack):
         Tags.of(self).add("service", SERVICE)
         Tags.of(self).add("stage", stage.name)
         self._suppress_cdk_handlers()
-        CfnOutput(self, "ApiUrl", value=api.url)
-        CfnOutput(self, "MediaBucketName", value=media.bucket.bucket_name)
-        CfnOutput(self, "EventBusName", value=integrations.bus.event_bus_name)
-        for key, secret in integrations.secrets.items():
-            CfnOutput(self, f"{key.title()}SecretName", value=secret.secret_name)
+        CfnOutput(self, API_URL_OUTPUT, value=api.url)
+        for setting, value in self._output_values().items():
+            CfnOutput(self, output_key(setting), value=value)
+
+    def _output_values(self) -> dict[str, str]:
+        """Each resource an operator command needs, by the Settings field that names it."""
+        data, media, integrations = self.data, self.media, self.integrations
+        values = {"jobs_table": data.jobs.table_name, "state_table": data.state.table_name,
+                  "media_bucket": media.bucket.bucket_name, "event_bus": integrations.bus.event_bus_name}
+        values |= {FLOW_SETTING[name]: machine.state_machine_arn for name, machine in self.flows.machines.items()}
+        values |= {SECRET_SETTING[key]: secret.secret_arn for key, secret in integrations.secrets.items()}
+        if missing := set(OUTPUT_SETTINGS) - values.keys():
+            raise ValueError(f"no stack output for {sorted(missing)}")
+        return values
 
     @staticmethod
     def _connect_s3_triggers(bucket: s3.Bucket, functions: Functions) -> None:

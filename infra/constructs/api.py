@@ -14,7 +14,7 @@ from constructs import Construct
 from reelgate import cors
 
 from infra import registry
-from infra.constants import LOG_RETENTION, SERVICE, StageConfig
+from infra.constants import SERVICE, StageConfig
 
 BINARY_MEDIA_TYPES = ["multipart/form-data", "image/*"]
 # Who checks the caller, per registry auth kind; the reason a method has no API Gateway authorizer.
@@ -30,7 +30,6 @@ AUTH_REASONS: dict[str, str] = {
     "preflight": "CORS preflight: a MOCK integration that only answers the CORS headers; browsers send no "
                  "credentials with it.",
 }
-_CLOUDWATCH_POLICY = "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
 
 
 class Api(Construct):
@@ -40,7 +39,7 @@ class Api(Construct):
         routes: list[tuple[registry.Route, registry.Function]] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        access_logs = logs.LogGroup(self, "AccessLogs", retention=LOG_RETENTION,
+        access_logs = logs.LogGroup(self, "AccessLogs", retention=stage.log_retention,
                                     removal_policy=stage.removal_policy)
         self.rest_api = apigw.RestApi(
             self, "RestApi",
@@ -48,8 +47,8 @@ class Api(Construct):
             description="Reelgate: the video toolkit and the mobile video API",
             endpoint_types=[apigw.EndpointType.REGIONAL],
             binary_media_types=BINARY_MEDIA_TYPES,
-            cloud_watch_role=True,  # execution logging needs the account-level CloudWatch role
-            cloud_watch_role_removal_policy=stage.removal_policy,
+            # Execution logging uses the account-level CloudWatch role, which the ReelgateAccount stack sets.
+            cloud_watch_role=False,
             deploy_options=self._stage_options(stage, access_logs),
         )
         # One integration per function, shared by its routes; no test-invoke permissions.
@@ -113,11 +112,6 @@ class Api(Construct):
         NagSuppressions.add_resource_suppressions(self.rest_api.deployment_stage, [NagPackSuppression(
             id="AwsSolutions-APIG3",
             reason="No WAF yet: stage throttling plus per-key credits and queue limits bound abuse; revisit at launch.",
-        )])
-        NagSuppressions.add_resource_suppressions(self.rest_api.node.find_child("CloudWatchRole"), [NagPackSuppression(
-            id="AwsSolutions-IAM4",
-            reason="The AWS-managed push-to-CloudWatch policy is the documented role for API Gateway logging.",
-            applies_to=[_CLOUDWATCH_POLICY],
         )])
 
     @property

@@ -13,7 +13,7 @@ from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
 from infra import registry
-from infra.constants import LOG_RETENTION, SERVICE, StageConfig
+from infra.constants import SERVICE, StageConfig
 
 _PLACEHOLDER = re.compile(r"\$\{(\w+)\}")
 
@@ -43,7 +43,7 @@ class Flows(Construct):
             self, f"{construct_id}Logs",
             # The vended-logs prefix keeps CloudWatch's log resource policy from growing per machine.
             log_group_name=f"/aws/vendedlogs/states/{SERVICE}-{self._stage.name}-{flow.name}",
-            retention=LOG_RETENTION, removal_policy=self._stage.removal_policy,
+            retention=self._stage.log_retention, removal_policy=self._stage.removal_policy,
         )
         machine = sfn.StateMachine(
             self, construct_id,

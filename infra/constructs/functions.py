@@ -13,7 +13,7 @@ from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
 from infra import environment, registry
-from infra.constants import ARCHITECTURES, ASSET_EXCLUDES, LOG_RETENTION, RUNTIME, StageConfig
+from infra.constants import ARCHITECTURES, ASSET_EXCLUDES, RUNTIME, StageConfig
 from infra.constructs import grants
 from infra.constructs.shared_layers import SharedLayers
 
@@ -39,7 +39,7 @@ class Functions(Construct):
             raise FileNotFoundError(f"{spec.directory}/handler.py is missing (registry function {spec.name!r})")
         construct_id = pascal(spec.name)
         log_group = logs.LogGroup(
-            self, f"{construct_id}Logs", retention=LOG_RETENTION, removal_policy=self._stage.removal_policy
+            self, f"{construct_id}Logs", retention=self._stage.log_retention, removal_policy=self._stage.removal_policy
         )
         role = self._role(construct_id, spec, log_group)
         function = lambda_.Function(
@@ -57,7 +57,7 @@ class Functions(Construct):
             log_group=log_group,
             role=role,
             environment=self._environment(spec),
-            reserved_concurrent_executions=spec.reserved_concurrency,
+            reserved_concurrent_executions=self._stage.reserved(spec.name, spec.reserved_concurrency),
         )
         self._suppress(function, role, spec)
         return function

@@ -9,18 +9,19 @@ from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
 from infra.constants import SERVICE, StageConfig
+from infra.environment import SECRET_NAMES
 
-EVENT_ARCHIVE_DAYS = 30  # default; `-c event_archive_days=<n>` (0: keep forever)
+EVENT_ARCHIVE_CONTEXT = "event_archive_days"  # `-c event_archive_days=<n>` overrides the stage's (0: keep forever)
 
 # grant suffix (secret:<key>) -> (construct id, secret name suffix, what the operator stores)
 SECRETS: dict[str, tuple[str, str, str]] = {
-    "pixverse": ("PixverseApiKey", "pixverse-api-key", "Pixverse OpenAPI key"),
-    "apphud": ("ApphudWebhookToken", "apphud-webhook-token", "Apphud S2S webhook shared token"),
-    "apphud_apps": ("ApphudAppKeys", "apphud-app-keys",
+    "pixverse": ("PixverseApiKey", SECRET_NAMES["pixverse"], "Pixverse OpenAPI key"),
+    "apphud": ("ApphudWebhookToken", SECRET_NAMES["apphud"], "Apphud S2S webhook shared token"),
+    "apphud_apps": ("ApphudAppKeys", SECRET_NAMES["apphud_apps"],
                     'Apphud api keys of the registered apps, as JSON {"<bundle id>": "app_..."}'),
-    "pixverse_webhook": ("PixverseWebhookKey", "pixverse-webhook-key",
+    "pixverse_webhook": ("PixverseWebhookKey", SECRET_NAMES["pixverse_webhook"],
                          "PixVerse webhook secret key (signs the webhooks PixVerse sends)"),
-    "topview": ("TopviewApiKey", "topview-api-key", "TopView OpenAPI key (its uid is the topview_uid setting)"),
+    "topview": ("TopviewApiKey", SECRET_NAMES["topview"], "TopView OpenAPI key (its uid is the topview_uid setting)"),
 }
 
 
@@ -31,7 +32,8 @@ class Integrations(Construct):
         super().__init__(scope, construct_id)
         self.bus = events.EventBus(self, "Bus", event_bus_name=f"{SERVICE}-{stage.name}")
         # Every event the bus receives (job state changes included) can be replayed for this long.
-        days = int(self.node.try_get_context("event_archive_days") or EVENT_ARCHIVE_DAYS)
+        override = self.node.try_get_context(EVENT_ARCHIVE_CONTEXT)
+        days = stage.event_archive_days if override is None else int(override)
         self.archive = self.bus.archive(
             "Archive", archive_name=f"{SERVICE}-{stage.name}-events",
             description="Every event of the stack's bus, replayable", event_pattern=events.EventPattern(account=[

@@ -7,7 +7,7 @@ from aws_cdk import aws_s3 as s3
 from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
-from infra.constants import ACCESS_LOG_RETENTION_DAYS, MEDIA_RETENTION_DAYS, StageConfig
+from infra.constants import StageConfig
 
 
 class Media(Construct):
@@ -15,12 +15,13 @@ class Media(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, stage: StageConfig) -> None:
         super().__init__(scope, construct_id)
-        self.access_logs = self._bucket("AccessLogs", stage, expire_days=ACCESS_LOG_RETENTION_DAYS)
+        self.access_logs = self._bucket("AccessLogs", stage, expire_days=stage.access_log_retention_days)
         NagSuppressions.add_resource_suppressions(self.access_logs, [NagPackSuppression(
             id="AwsSolutions-S1",
             reason="This is the server-access-log destination; logging it would log its own log writes.",
         )])
-        self.bucket = self._bucket("Bucket", stage, expire_days=MEDIA_RETENTION_DAYS, access_logs=self.access_logs)
+        self.bucket = self._bucket("Bucket", stage, expire_days=stage.media_retention_days,
+                                   access_logs=self.access_logs)
 
     def _bucket(
         self, construct_id: str, stage: StageConfig, *, expire_days: int, access_logs: s3.IBucket | None = None

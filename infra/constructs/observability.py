@@ -2,8 +2,9 @@
 
 Alarms: API 5xx; every function's errors and throttles; every flow's failures and timeouts; webhook
 deliveries that failed and provider errors (the business metrics `reelgate.metrics` writes as EMF).
-The topic's e-mail subscriptions and the thresholds are stage configuration: cdk.json context
-`alarms.<stage>` = {"emails": [...], "api_5xx": n, "webhook_failures": n, "provider_errors": n}.
+The topic's e-mail subscriptions and the thresholds are stage configuration (cdk.json `stages.<stage>`:
+`alarm_emails`, `api_5xx_alarm_threshold`, `webhook_failures_alarm_threshold`,
+`provider_errors_alarm_threshold`, each per five minutes).
 """
 
 from __future__ import annotations
@@ -27,9 +28,6 @@ from infra.environment import METRICS_NAMESPACE
 
 PERIOD = Duration.minutes(5)
 PROVIDERS = ("pixverse", "topview")
-# Per five minutes. A handful of 5xx is worth a look (one may be a cold-start blip); callers' receivers fail
-# now and then, so webhook failures alarm on a burst; providers answer errors at times (moderation, limits).
-THRESHOLDS = {"api_5xx": 5, "webhook_failures": 20, "provider_errors": 10}
 
 
 class Observability(Construct):
@@ -39,16 +37,12 @@ class Observability(Construct):
         api: apigw.RestApi,
     ) -> None:
         super().__init__(scope, construct_id)
-        config = (self.node.try_get_context("alarms") or {}).get(stage.name, {})
-        if unknown := set(config) - set(THRESHOLDS) - {"emails"}:
-            raise ValueError(f"unknown alarms settings {sorted(unknown)} for stage {stage.name}")
-        limits = THRESHOLDS | {key: int(value) for key, value in config.items() if key in THRESHOLDS}
         self.topic = sns.Topic(self, "AlarmTopic", display_name=f"{SERVICE} {stage.name} alarms", enforce_ssl=True)
         NagSuppressions.add_resource_suppressions(self.topic, [NagPackSuppression(
             id="AwsSolutions-SNS2",
             reason="Carries alarm state changes only; CloudWatch cannot publish with the AWS-managed SNS key.",
         )])
-        for address in config.get("emails", []):
+        for address in stage.alarm_emails:
             self.topic.add_subscription(subscriptions.EmailSubscription(address))
         errors = {name: fn.metric_errors(period=PERIOD, statistic="Sum") for name, fn in functions.items()}
         throttles = {name: fn.metric_throttles(period=PERIOD, statistic="Sum") for name, fn in functions.items()}
@@ -62,9 +56,9 @@ class Observability(Construct):
             *(self._alarm(f"{pascal(name)}Throttles", metric, 1) for name, metric in throttles.items()),
             *(self._alarm(f"{pascal(name)}FlowFailed", metric, 1) for name, metric in failed.items()),
             *(self._alarm(f"{pascal(name)}FlowTimedOut", metric, 1) for name, metric in timed_out.items()),
-            self._alarm("Api5xx", server_errors, limits["api_5xx"]),
-            self._alarm("WebhookFailures", webhook_failures, limits["webhook_failures"]),
-            *(self._alarm(f"{pascal(name)}ProviderErrors", metric, limits["provider_errors"])
+            self._alarm("Api5xx", server_errors, stage.api_5xx_alarm_threshold),
+            self._alarm("WebhookFailures", webhook_failures, stage.webhook_failures_alarm_threshold),
+            *(self._alarm(f"{pascal(name)}ProviderErrors", metric, stage.provider_errors_alarm_threshold)
               for name, metric in provider_errors.items()),
         ]
         self.dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=f"{SERVICE}-{stage.name}")

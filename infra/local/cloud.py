@@ -35,7 +35,7 @@ from infra.local import functions, moto_lambda
 from infra.local.aws_server import AwsServer
 from infra.local.gateway import Gateway
 from infra.local.policies import authorizer
-from infra.local.provision import LOCAL_NAMES, provision
+from infra.local.provision import LOCAL_NAMES, LOCAL_STAGE, provision, secret_name
 from infra.local.runtime import ASYNC_PAYLOAD_BYTES, STATES_PAYLOAD_BYTES, Runtime
 from infra.local.seed import seed_development_data
 
@@ -43,7 +43,7 @@ APPHUD_SIM_KEY = "app_sim_key"
 PIXVERSE_SIM_KEY = "sim-key"
 TOPVIEW_SIM_UID, TOPVIEW_SIM_KEY = "sim-uid", "sim-topview-key"
 ADMIN_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "reelgate-local", "AWS_SECRET_ACCESS_KEY": "reelgate-local-secret"}
-STAGE = "local"
+STAGE = LOCAL_STAGE
 # Pages served from any local port may call the local API (with credentials) unless REELGATE_CORS_ORIGINS says.
 LOCAL_CORS_ORIGINS = "http://localhost:*,http://127.0.0.1:*"
 STATE_DIR = registry.ROOT / ".local-cloud"
@@ -190,7 +190,7 @@ class LocalCloud:
             "topview": env["TOPVIEW_API_KEY"] if self._real_topview else TOPVIEW_SIM_KEY,
         }
         client = session.client("secretsmanager")
-        return {key: client.create_secret(Name=f"reelgate/{STAGE}/{key.replace('_', '-')}",
+        return {key: client.create_secret(Name=secret_name(STAGE, key),
                                           SecretString=value or "")["ARN"] for key, value in values.items()}
 
     def _stage_settings(self, providers: dict[str, str]) -> dict[str, Any]:

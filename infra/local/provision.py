@@ -12,6 +12,7 @@ import zipfile
 from dataclasses import dataclass
 from typing import Any
 
+from infra.environment import SECRET_NAMES
 from infra.registry import (
     FLOWS,
     FUNCTIONS,
@@ -23,6 +24,7 @@ from infra.registry import (
 )
 
 ROLE_NAME = "reelgate-local"
+LOCAL_STAGE = "local"
 _ASSUME = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]},
@@ -40,6 +42,11 @@ class Names:
 
 
 LOCAL_NAMES = Names(jobs_table="reelgate-jobs", state_table="reelgate-state", media_bucket="reelgate-media")
+
+
+def secret_name(stage: str, key: str) -> str:
+    """A secret's name as the CDK stack gives it: reelgate/<stage>/<name>, e.g. reelgate/local/pixverse-api-key."""
+    return f"reelgate/{stage}/{SECRET_NAMES[key]}"
 
 
 def provision(session: Any, names: Names) -> dict[str, str]:

@@ -143,7 +143,7 @@ def test_an_aws_call_outside_a_functions_grants_is_access_denied(cloud: dict[str
     with pytest.raises(ClientError) as denied:
         reader.put_item(TableName=cloud["jobs_table"], Item=key)
     with pytest.raises(ClientError) as no_secret:
-        aws(cloud, "secretsmanager", who="toolkit_render").get_secret_value(SecretId="reelgate/local/pixverse")
+        aws(cloud, "secretsmanager", who="toolkit_render").get_secret_value(SecretId="reelgate/local/pixverse-api-key")
 
     assert denied.value.response["Error"]["Code"] == "AccessDeniedException"
     assert "dynamodb:PutItem" in denied.value.response["Error"]["Message"]

@@ -16,6 +16,7 @@ from aws_cdk import Stack
 from aws_cdk.assertions import Annotations, Template
 
 from infra import registry
+from infra.account import ACCOUNT_STACK_ID
 from infra.app import CDK_JSON, build
 from infra.constants import COMMON_LAYER_DIR, STACK_ID
 from infra.constructs.shared_layers import FFMPEG_BINARIES, LayerSources
@@ -29,6 +30,7 @@ class Synth:
     annotations: Annotations
     outdir: Path
     resources: dict[str, Any]
+    account_resources: dict[str, Any]  # the ReelgateAccount stack's
 
     @property
     def template_path(self) -> Path:
@@ -55,9 +57,10 @@ def fake_layer_sources(root: Path) -> LayerSources:
 def synthesize(layers_root: Path, outdir: Path, stage: str = "dev",
                extra_context: dict[str, str] | None = None) -> Synth:
     context = {**json.loads(CDK_JSON.read_text())["context"], "stage": stage, **(extra_context or {})}
-    _, stack = build(context=context, outdir=str(outdir), layer_sources=fake_layer_sources(layers_root))
+    app, stack = build(context=context, outdir=str(outdir), layer_sources=fake_layer_sources(layers_root))
     template = Template.from_stack(stack)
-    return Synth(stack, template, Annotations.from_stack(stack), outdir, template.to_json()["Resources"])
+    account = Template.from_stack(app.node.find_child(ACCOUNT_STACK_ID)).to_json()["Resources"]
+    return Synth(stack, template, Annotations.from_stack(stack), outdir, template.to_json()["Resources"], account)
 
 
 def of_type(resources: dict[str, Any], kind: str) -> dict[str, Any]:

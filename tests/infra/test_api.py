@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from infra_helpers import Synth, of_type, refs_in, resource_paths
 
@@ -60,7 +62,19 @@ def test_stage_logs_traces_and_throttles(synth: Synth) -> None:
     assert settings["ThrottlingBurstLimit"] >= settings["ThrottlingRateLimit"]
 
 
-def test_cloudwatch_role_is_set_for_the_account(synth: Synth) -> None:
-    (account,) = of_type(synth.resources, "AWS::ApiGateway::Account").values()
+def test_no_stage_stack_sets_the_account_level_api_gateway_role(synth: Synth, prod: Synth) -> None:
+    for stage in (synth, prod):
+        assert of_type(stage.resources, "AWS::ApiGateway::Account") == {}
+        roles = of_type(stage.resources, "AWS::IAM::Role").values()
+        assert not [r for r in roles if "apigateway.amazonaws.com" in json.dumps(r["Properties"])]
+
+
+def test_the_account_stack_sets_the_cloudwatch_role_and_keeps_it(synth: Synth) -> None:
+    (account_id, account), = of_type(synth.account_resources, "AWS::ApiGateway::Account").items()
     role_id = account["Properties"]["CloudWatchRoleArn"]["Fn::GetAtt"][0]
-    assert synth.resources[role_id]["Type"] == "AWS::IAM::Role"
+    role = synth.account_resources[role_id]
+    assert role["Type"] == "AWS::IAM::Role"
+    assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
+        "Service": "apigateway.amazonaws.com"}
+    assert {account["DeletionPolicy"], role["DeletionPolicy"]} == {"Retain"}
+    assert set(synth.account_resources) == {account_id, role_id}

@@ -11,8 +11,7 @@ from aws_cdk.assertions import Template
 from infra_helpers import Synth, of_type
 
 from infra import registry
-from infra.app import CDK_JSON
-from infra.constants import MEDIA_RETENTION_DAYS, STAGES
+from infra.app import CDK_JSON, stage_of
 from infra.constructs.data import Data
 from infra.constructs.media import Media
 
@@ -56,9 +55,11 @@ def test_dev_destroys_data(synth: Synth) -> None:
 @pytest.fixture(scope="module")
 def prod_resources() -> dict[str, Any]:
     # Only the stateful constructs: a second full synth would double the suite's time.
-    stack = Stack(App(context=json.loads(CDK_JSON.read_text())["context"]), "Prod")
-    Data(stack, "Data", stage=STAGES["prod"])
-    Media(stack, "Media", stage=STAGES["prod"])
+    context = json.loads(CDK_JSON.read_text())["context"]
+    stage = stage_of({**context, "stage": "prod"})
+    stack = Stack(App(context=context), "Prod")
+    Data(stack, "Data", stage=stage)
+    Media(stack, "Media", stage=stage)
     return Template.from_stack(stack).to_json()["Resources"]
 
 
@@ -83,7 +84,7 @@ def test_media_bucket_is_private_encrypted_and_expiring(synth: Synth) -> None:
     assert props["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
     (rule,) = props["LifecycleConfiguration"]["Rules"]
     assert rule["Status"] == "Enabled"
-    assert rule["ExpirationInDays"] == MEDIA_RETENTION_DAYS
+    assert rule["ExpirationInDays"] == int(synth.stack.stage.settings["job_ttl_days"])  # media lives as its job
     assert rule["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
     logs_id = synth.logical_id(synth.stack.media.access_logs)
     assert props["LoggingConfiguration"]["DestinationBucketName"] == {"Ref": logs_id}

@@ -12,8 +12,8 @@ from infra_helpers import Synth, actions_of, of_type, role_statements
 
 from infra import registry
 from infra.app import CDK_JSON
-from infra.constants import STAGES
-from infra.constructs.integrations import EVENT_ARCHIVE_DAYS, Integrations
+from infra.constants import stage_config
+from infra.constructs.integrations import Integrations
 
 
 def _archive(resources: dict[str, Any]) -> dict[str, Any]:
@@ -21,10 +21,10 @@ def _archive(resources: dict[str, Any]) -> dict[str, Any]:
     return dict(archive["Properties"])
 
 
-def test_the_bus_archives_every_event_for_30_days(synth: Synth) -> None:
+def test_the_bus_archives_every_event_for_the_stages_days(synth: Synth) -> None:
     [bus_id] = of_type(synth.resources, "AWS::Events::EventBus")
     archive = _archive(synth.resources)
-    assert EVENT_ARCHIVE_DAYS == 30
+    assert synth.stack.stage.event_archive_days == 30
     assert archive["RetentionDays"] == 30
     assert archive["SourceArn"] == {"Fn::GetAtt": [bus_id, "Arn"]}
     assert "account" in archive["EventPattern"]  # every event the stack's account puts, not one source
@@ -32,8 +32,9 @@ def test_the_bus_archives_every_event_for_30_days(synth: Synth) -> None:
 
 @pytest.mark.parametrize(("days", "retention"), [("7", 7), ("0", 0)])  # 0: EventBridge keeps forever
 def test_the_archive_retention_is_configurable(days: str, retention: int | None) -> None:
-    stack = Stack(App(context={**json.loads(CDK_JSON.read_text())["context"], "event_archive_days": days}), "S")
-    Integrations(stack, "Integrations", stage=STAGES["dev"])
+    context = {**json.loads(CDK_JSON.read_text())["context"], "event_archive_days": days}
+    stack = Stack(App(context=context), "S")
+    Integrations(stack, "Integrations", stage=stage_config(context, "dev"))
     assert _archive(Template.from_stack(stack).to_json()["Resources"]).get("RetentionDays") == retention
 
 

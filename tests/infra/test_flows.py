@@ -51,7 +51,7 @@ def test_logging_and_tracing(synth: Synth, name: str) -> None:
     log_group_id = logging["Destinations"][0]["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0]
     log_group = synth.resources[log_group_id]["Properties"]
     assert log_group["LogGroupName"].startswith("/aws/vendedlogs/states/")
-    assert log_group["RetentionInDays"] == 30
+    assert log_group["RetentionInDays"] == synth.stack.stage.log_retention_days
 
 
 @pytest.mark.parametrize("name", sorted(FLOWS))

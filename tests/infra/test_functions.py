@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from infra_helpers import Synth, of_type, refs_in, synthesize
+from infra_helpers import Synth, of_type, refs_in
 
 from infra import environment, registry
 from infra.constants import FFMPEG_DIR
@@ -38,9 +38,11 @@ def test_function_properties(synth: Synth, name: str) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))
-def test_reserved_concurrency_is_the_registrys(synth: Synth, name: str) -> None:
-    props = synth.resources[synth.function_id(name)]["Properties"]
-    assert props.get("ReservedConcurrentExecutions") == FUNCTIONS[name].reserved_concurrency
+def test_reserved_concurrency_is_the_stages_else_the_registrys(synth: Synth, prod: Synth, name: str) -> None:
+    for stage in (synth, prod):
+        props = stage.resources[stage.function_id(name)]["Properties"]
+        expected = stage.stack.stage.reserved(name, FUNCTIONS[name].reserved_concurrency)
+        assert props.get("ReservedConcurrentExecutions") == expected
     assert FUNCTIONS["toolkit_render"].reserved_concurrency == registry.RENDER_CONCURRENCY
 
 
@@ -50,7 +52,7 @@ def test_function_has_its_own_log_group_with_retention(synth: Synth, name: str) 
     log_group_id = props["LoggingConfig"]["LogGroup"]["Ref"]
     log_group = synth.resources[log_group_id]
     assert log_group["Type"] == "AWS::Logs::LogGroup"
-    assert log_group["Properties"]["RetentionInDays"] == 30
+    assert log_group["Properties"]["RetentionInDays"] == synth.stack.stage.log_retention_days
     role_policies = [p for p in of_type(synth.resources, "AWS::IAM::Policy").values()
                      if log_group_id in refs_in(p["Properties"]["PolicyDocument"])]
     assert len(role_policies) == 1  # only this function's role may write to it
@@ -128,26 +130,16 @@ def test_every_operator_setting_a_function_reads_is_in_its_deployed_environment(
         assert (environment.env_name(setting) in env) is (setting in reads), (name, setting)
 
 
-@pytest.fixture(scope="module")
-def configured(tmp_path_factory: pytest.TempPathFactory) -> Synth:
-    """The prod stage with operator settings given on the command line (-c setting.<name>=<value>)."""
-    overrides = {"setting.max_queue_length": "7", "setting.price_concatenate": "50",
-                 "setting.api_wait_seconds": "12.5", "setting.poll_initial_seconds": "3",
-                 "setting.generation_deadline_seconds": "900", "setting.entitlement_cache_seconds": "60"}
-    return synthesize(tmp_path_factory.mktemp("layers"), tmp_path_factory.mktemp("cdk.out"), stage="prod",
-                      extra_context=overrides)
-
-
 @pytest.mark.parametrize(("setting", "value"), [
     ("max_queue_length", "7"), ("price_concatenate", "50"), ("api_wait_seconds", "12.5"),
     ("poll_initial_seconds", "3"), ("generation_deadline_seconds", "900"), ("entitlement_cache_seconds", "60"),
 ])
 def test_stage_configuration_reaches_every_function_that_reads_the_setting(
-        configured: Synth, setting: str, value: str) -> None:
+        prod: Synth, setting: str, value: str) -> None:
     readers = [fn for fn in registry.FUNCTIONS if setting in environment.operator_settings(fn)]
     assert readers
     for fn in readers:
-        env = configured.resources[configured.function_id(fn.name)]["Properties"]["Environment"]["Variables"]
+        env = prod.resources[prod.function_id(fn.name)]["Properties"]["Environment"]["Variables"]
         assert env[environment.env_name(setting)] == value, fn.name
 
 

@@ -76,7 +76,7 @@ def test_the_operators_recount_publishes_the_stale_jobs_it_settles(cloud) -> Non
     Ledger(aws.client("dynamodb"), jobs_table=cloud.env["REELGATE_JOBS_TABLE"], state_table=state,
            max_queue_length=0).admit(stale, key, 35)  # no publisher: only the recount's event is expected
 
-    result = admin._queue(admin.parser().parse_args(["queue", "recount", "--stale-after", "60"]))
+    result = admin._queue(admin.parser().parse_args(["queue", "recount", "--stale-after", "60"]), admin.configured())
 
     assert result["settled_stale"] == [stale.job_id]
     [event] = tapped(cloud)

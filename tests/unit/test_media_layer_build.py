@@ -59,3 +59,18 @@ def test_pins_in_build_match_the_wheels_pinned_in_requirements():
     for binary in load_build().BINARIES:
         name, version = binary.wheel.split("-")[:2]
         assert f"{name.replace('_', '-')}=={version}" in text
+
+
+@pytest.mark.parametrize(("system", "machine", "runs"), [
+    ("Linux", "x86_64", True), ("Linux", "aarch64", False), ("Darwin", "arm64", False), ("Darwin", "x86_64", False),
+])
+def test_the_binaries_run_only_where_the_architecture_matches(build, monkeypatch, system, machine, runs):
+    content = b"#!/bin/sh\necho ffmpeg version n9\n"
+    monkeypatch.setattr(build, "BINARIES", (pinned(build, hashlib.sha256(content).hexdigest()),))
+    monkeypatch.setattr(build.platform, "system", lambda: system)
+    monkeypatch.setattr(build.platform, "machine", lambda: machine)
+    ran = []
+    monkeypatch.setattr(build, "check_runs", ran.append)
+    build.build()
+    assert build.is_current(build.BINARIES[0])  # extracted and checked by hash on every host
+    assert bool(ran) is runs

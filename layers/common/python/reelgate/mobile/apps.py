@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import json
+import re
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
@@ -73,6 +76,58 @@ class AppRegistry:
         return [App.model_validate(from_dynamo(item["app"])) for item in page.get("Items", [])]
 
 
+class AppKeySecret:
+    """The one secret deployed functions may read Apphud keys from: a JSON object, bundle id -> api key.
+
+    Functions are granted GetSecretValue on this secret only, so an app registered with a reference to
+    any other secret would fail at runtime (AccessDenied); registration checks the reference instead.
+    """
+
+    def __init__(self, client: Any, secret_id: str) -> None:
+        self._client, self.secret_id = client, secret_id
+
+    def ref(self, bundle_id: str) -> str:
+        return f"secret:{self.secret_id}#{bundle_id}"
+
+    def key_of(self, ref: str) -> str:
+        """The reference's JSON key; ValueError unless the reference names this secret and a key in it."""
+        kind, _, target = ref.partition(":")
+        secret_id, _, key = target.partition("#")
+        if kind != "secret" or not key or secret_name(secret_id) != secret_name(self.secret_id):
+            raise ValueError(f"the Apphud key must live in {self.secret_id} (the only secret the functions may "
+                             f"read): use secret:{self.secret_id}#<bundle id>, got {ref!r}")
+        return key
+
+    def require(self, key: str) -> None:
+        if key not in self._keys():
+            raise ValueError(f"{self.secret_id} has no Apphud key {key!r}: store it first (--apphud-key-stdin)")
+
+    def store(self, key: str, api_key: str) -> None:
+        """Add or replace one app's key; the other apps' keys stay as they are."""
+        if not api_key.strip():
+            raise ValueError("the Apphud api key is empty")
+        keys = self._keys() | {key: api_key.strip()}
+        self._client.put_secret_value(SecretId=self.secret_id, SecretString=json.dumps(keys, sort_keys=True))
+
+    def _keys(self) -> dict[str, str]:
+        value = self._client.get_secret_value(SecretId=self.secret_id).get("SecretString") or ""
+        try:
+            keys = json.loads(value)
+        except ValueError:
+            return {}  # the generated placeholder the stack creates: no app keys yet
+        return keys if isinstance(keys, dict) else {}
+
+
+_ARN_SUFFIX = re.compile(r"-[A-Za-z0-9]{6}$")  # Secrets Manager appends six characters to a secret's ARN
+
+
+def secret_name(secret_id: str) -> str:
+    """A secret's name from its name or its ARN."""
+    if secret_id.startswith("arn:") and ":secret:" in secret_id:
+        return _ARN_SUFFIX.sub("", secret_id.split(":secret:", 1)[1])
+    return secret_id
+
+
 def register_development_app(table: Any, apphud_key_ref: str) -> str:
     AppRegistry(table).put(App(bundle_id=DEV_BUNDLE_ID, apphud_key_ref=apphud_key_ref, apphud_environment=None))
     return DEV_BUNDLE_ID
@@ -82,7 +137,9 @@ def add_app_commands(groups: Any) -> None:
     apps = groups.add_parser("apps").add_subparsers(dest="action", required=True)
     put = apps.add_parser("put", help="register an app or replace its configuration")
     put.add_argument("bundle_id")
-    put.add_argument("--apphud-key-ref", required=True, help='"secret:<name or ARN>" or "env:<VARIABLE>"')
+    put.add_argument("--apphud-key-ref", help="secret:<the stack's app-keys secret>#<key> (default: the bundle id)")
+    put.add_argument("--apphud-key-stdin", action="store_true",
+                     help="read the app's Apphud api key from stdin and store it in the stack's app-keys secret")
     put.add_argument("--apphud-environment", choices=["production", "sandbox", "any"], default="production")
     for name, default in PixverseDefaults().model_dump().items():
         put.add_argument(f"--{name.replace('_', '-')}", default=default, type=type(default))
@@ -96,17 +153,30 @@ def add_app_commands(groups: Any) -> None:
     apps.add_parser("list")
 
 
-def run_app_command(registry: AppRegistry, args: argparse.Namespace) -> Any:
+def run_app_command(registry: AppRegistry, args: argparse.Namespace, keys: AppKeySecret,
+                    read_key: Callable[[], str]) -> Any:
+    """`apps list`, or `apps put`: the app's key reference must name the stack's app-keys secret and a key it holds
+    (stored first with --apphud-key-stdin, read by `read_key`); ValueError says what to fix."""
     if args.action == "list":
         return [app.model_dump() for app in registry.list()]
+    ref = args.apphud_key_ref or keys.ref(args.bundle_id)
+    key = keys.key_of(ref)
+    app = _app(args, ref)  # a bad option fails before anything is stored
+    if args.apphud_key_stdin:
+        keys.store(key, read_key())
+    keys.require(key)
+    return registry.put(app).model_dump()
+
+
+def _app(args: argparse.Namespace, ref: str) -> App:
     defaults = PixverseDefaults.model_validate({name: getattr(args, name) for name in PixverseDefaults.model_fields})
-    app = App(bundle_id=args.bundle_id, apphud_key_ref=args.apphud_key_ref,
+    app = App(bundle_id=args.bundle_id, apphud_key_ref=ref,
               apphud_environment=None if args.apphud_environment == "any" else args.apphud_environment,
               pixverse=defaults, monthly_generations=args.monthly_generations,
               concurrent_generations=args.concurrent_generations,
               topview=TopViewOptions(busy_wait_seconds=args.topview_busy_wait_seconds),
               routes={endpoint: _route(getattr(args, endpoint)) for endpoint in ("text2video", "image2video")})
-    return registry.put(app).model_dump()
+    return app
 
 
 def _route(value: str) -> Route:
