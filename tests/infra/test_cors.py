@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 from typing import Any
@@ -17,7 +16,7 @@ from reelgate import cors
 
 from infra import registry
 from infra.app import CDK_JSON
-from infra.constants import STAGES
+from infra.constants import stage_config
 from infra.constructs.api import Api
 
 DEV_ORIGINS = cors.parse(json.loads(CDK_JSON.read_text())["context"]["settings"]["dev"]["cors_origins"])
@@ -89,7 +88,8 @@ def small_api(origins: str) -> dict[str, Any]:
     stack = Stack(App(analytics_reporting=False), "Small")
     fn = lambda_.Function(stack, "Fn", runtime=lambda_.Runtime.PYTHON_3_12, handler="index.handler",
                           code=lambda_.Code.from_inline("def handler(e, c): pass"))
-    stage = dataclasses.replace(STAGES["prod"], settings={"cors_origins": origins})
+    prod = stage_config(json.loads((registry.ROOT / "cdk.json").read_text())["context"], "prod")
+    stage = prod.model_copy(update={"settings": {"cors_origins": origins}})
     Api(stack, "Api", stage=stage, functions={"health": fn},
         routes=[(registry.Route("POST", "/v1/image/transform/video"), registry.function("health"))])
     return dict(Template.from_stack(stack).to_json()["Resources"])
