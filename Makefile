@@ -104,5 +104,6 @@ bench: venv ffmpeg ## speed ratios (printed, never asserted)
 	$(PY) bench/concatenate.py
 	$(PY) bench/local_cloud.py
 	$(PY) bench/pixverse_flow.py
+	$(PY) bench/cold_start.py
 
 .PHONY: help venv ffmpeg layers cli bootstrap account diff deploy dev test browser unit integration infra e2e soak lint typecheck synth invoke openapi lock bench
