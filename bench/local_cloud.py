@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import boto3
 import httpx
 from werkzeug.serving import make_server
 
@@ -71,10 +72,14 @@ class InProcess:
     def __init__(self, cloud: LocalCloud) -> None:
         self._cloud = cloud
         self._lock = threading.Lock()
+        self._last = ""
 
     def invoke(self, name: str, payload: bytes) -> Result:
         assert self._cloud.runtime is not None
         with self._lock:
+            if name != self._last:  # another function: its own settings and clients, as its own Lambda has
+                _forget_composition()
+                self._last = name
             saved = dict(os.environ)
             os.environ.update(self._cloud.runtime.config(name).env)
             try:
@@ -85,6 +90,19 @@ class InProcess:
         return Result(out.encode(), "Unhandled" if errored else None)
 
 
+def _forget_composition() -> None:
+    from reelgate import aws
+    from reelgate.mobile import api as mobile
+    from reelgate.settings import get_settings
+    from reelgate.toolkit import api as toolkit
+
+    get_settings.cache_clear()
+    aws.reset()
+    boto3.DEFAULT_SESSION = None  # its credentials are the last function's
+    toolkit.toolkit.cache_clear()
+    mobile.mobile.cache_clear()
+
+
 def timed(client: httpx.Client, method: str, path: str, runs: int) -> list[float]:
     out = []
     for _ in range(runs):
@@ -93,6 +111,29 @@ def timed(client: httpx.Client, method: str, path: str, runs: int) -> list[float
         out.append(time.perf_counter() - started)
         assert answer.status_code == 200, answer.text
     return out
+
+
+def accept_path(client: httpx.Client, runs: int) -> dict[str, list[float]]:
+    """The accept path: a toolkit submit answered 202 at once (a webhook_url is given), and job status."""
+    out: dict[str, list[float]] = {"submit (202)": [], "job status": []}
+    body = {"image_url": "https://images.example/photo.jpg", "length": 1, "webhook_url": "https://hooks.example/x"}
+    job_id = ""
+    for _ in range(runs):
+        started = time.perf_counter()
+        answer = client.post("/v1/image/convert/video", headers={"x-api-key": KEY}, json=body)
+        out["submit (202)"].append(time.perf_counter() - started)
+        assert answer.status_code == 202, answer.text
+        job_id = answer.json()["job_id"]
+    for _ in range(runs):
+        started = time.perf_counter()
+        answer = client.post("/v1/toolkit/job/status", headers={"x-api-key": KEY}, json={"job_id": job_id})
+        out["job status"].append(time.perf_counter() - started)
+        assert answer.status_code == 200, answer.text
+    return out
+
+
+def p99(values: list[float]) -> float:
+    return statistics.quantiles(values, n=100)[98] if len(values) >= 2 else values[0]
 
 
 def ms(values: list[float]) -> str:
@@ -106,7 +147,9 @@ def main(argv: list[str]) -> None:
     args = parser.parse_args(argv)
 
     starts = startup_seconds(args.startups)
-    cloud = LocalCloud("127.0.0.1", free_port(), free_port(), config=clean_env(REELGATE_DEV_API_KEY=KEY))
+    # No per-key cap and a large balance: the accept-path rows submit many jobs (their renders then fail).
+    cloud = LocalCloud("127.0.0.1", free_port(), free_port(), config=clean_env(
+        REELGATE_DEV_API_KEY=KEY, REELGATE_TOOLKIT_MAX_ACTIVE_JOBS_PER_KEY="0"))
     cloud.start()
     threading.Thread(target=cloud.serve_forever, daemon=True).start()
     old = make_server("127.0.0.1", free_port(), Gateway(InProcess(cloud)), threaded=True)
@@ -120,6 +163,7 @@ def main(argv: list[str]) -> None:
             timed(inproc, method, path, 2)  # import the handler once
             base = timed(inproc, method, path, args.runs)
             rows.append((name, cold[0], warm, base))
+        accept = {"in-process": accept_path(inproc, args.runs * 5), "worker": accept_path(worker, args.runs * 5)}
     old.shutdown()
     cloud.stop()
 
@@ -130,6 +174,11 @@ def main(argv: list[str]) -> None:
         overhead = (statistics.median(warm) - statistics.median(base)) * 1000
         print(f"{name:<22}{cold * 1000:13.1f} ms{ms(warm):>14}{ms(base):>14}{overhead:9.1f} ms"
               f"{statistics.median(warm) / statistics.median(base):7.2f}x")
+    print(f"accept path ({args.runs * 5} calls each; emulated AWS serves one request at a time)")
+    print(f"{'call':<16}{'model':<12}{'p50':>10}{'p99':>10}")
+    for model, rows_ in accept.items():
+        for call, values in rows_.items():
+            print(f"{call:<16}{model:<12}{statistics.median(values) * 1000:7.1f} ms{p99(values) * 1000:7.1f} ms")
 
 
 if __name__ == "__main__":
