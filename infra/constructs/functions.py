@@ -22,6 +22,19 @@ def pascal(name: str) -> str:
     return "".join(part.title() for part in name.split("_"))
 
 
+# Wildcard object permissions a function's media grants give, each with why it cannot name one key.
+_MEDIA_WILDCARDS: tuple[tuple[frozenset[str], str, str], ...] = (
+    (frozenset({"media:read", "media:write"}), "",
+     "Media keys are generated per job, so object access spans the media bucket's objects."),
+    (frozenset({"media:inbox"}), "inbox/",
+     "Presigned uploads name keys chosen per request, all under inbox/ (the caller's own prefix is enforced by "
+     "the function, which signs for one key at a time)."),
+    (frozenset({"media:mobile_inbox", "media:mobile_inbox_read"}), "inbox/mobile/",
+     "Mobile uploads are keyed per caller and upload under inbox/mobile/; the function signs or reads one key at "
+     "a time, only under the caller's own prefix."),
+)
+
+
 class Functions(Construct):
     """`by_name` maps each registry name to its Lambda function."""
 
@@ -90,31 +103,13 @@ class Functions(Construct):
             reason += (" SendTaskSuccess/Failure/Heartbeat answer a service integration's task token, which names"
                        " no resource IAM could scope.")
         suppressions = [NagPackSuppression(id="AwsSolutions-IAM5", applies_to=["Resource::*"], reason=reason)]
-        if any(grant.startswith("media:") for grant in spec.grants):
-            bucket = self._targets.media.node.default_child
-            assert isinstance(bucket, CfnElement)
-            suppressions.append(NagPackSuppression(
-                id="AwsSolutions-IAM5", applies_to=[f"Resource::<{Stack.of(self).get_logical_id(bucket)}.Arn>/*"],
-                reason="Media keys are generated per job, so object access spans the media bucket's objects.",
-            ))
-        if "media:inbox" in spec.grants:
-            bucket = self._targets.media.node.default_child
-            assert isinstance(bucket, CfnElement)
-            suppressions.append(NagPackSuppression(
-                id="AwsSolutions-IAM5",
-                applies_to=[f"Resource::<{Stack.of(self).get_logical_id(bucket)}.Arn>/inbox/*"],
-                reason="Presigned uploads name keys chosen per request, all under inbox/ (the caller's own prefix "
-                       "is enforced by the function, which signs for one key at a time).",
-            ))
-        if spec.grants & {"media:mobile_inbox", "media:mobile_inbox_read"}:
-            bucket = self._targets.media.node.default_child
-            assert isinstance(bucket, CfnElement)
-            suppressions.append(NagPackSuppression(
-                id="AwsSolutions-IAM5",
-                applies_to=[f"Resource::<{Stack.of(self).get_logical_id(bucket)}.Arn>/inbox/mobile/*"],
-                reason="Mobile uploads are keyed per caller and upload under inbox/mobile/; the function signs or "
-                       "reads one key at a time, only under the caller's own prefix.",
-            ))
+        bucket = self._targets.media.node.default_child
+        assert isinstance(bucket, CfnElement)
+        arn = f"<{Stack.of(self).get_logical_id(bucket)}.Arn>"
+        for granted, prefix, why in _MEDIA_WILDCARDS:
+            if spec.grants & granted:
+                suppressions.append(NagPackSuppression(
+                    id="AwsSolutions-IAM5", applies_to=[f"Resource::{arn}/{prefix}*"], reason=why))
         NagSuppressions.add_resource_suppressions(role, suppressions, apply_to_children=True)
         NagSuppressions.add_resource_suppressions(function, [NagPackSuppression(
             id="AwsSolutions-L1",
