@@ -25,6 +25,11 @@ def _records(out: str) -> list[dict[str, Any]]:
     return found
 
 
+@pytest.fixture(autouse=True)
+def in_a_lambda(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "toolkit_settle")
+
+
 def _job(status: JobStatus, *, age: float = 0) -> Job:
     created = (datetime.now(UTC) - timedelta(seconds=age)).isoformat()
     return Job(job_id="j-1", kind="toolkit.image_to_video", owner="key#k", status=status, input={},
@@ -42,6 +47,13 @@ def test_every_job_state_change_counts_once_by_kind_and_provider(capsys: pytest.
     assert all(r["dimensions"] == {"Kind": "toolkit.image_to_video", "Provider": "reelgate"} for r in found)
     assert all(r["namespace"] == "Reelgate" for r in found)
     assert 12 <= found[2]["value"] < 60
+
+
+def test_outside_a_lambda_nothing_is_written(capsys: pytest.CaptureFixture[str],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME")  # the operator's command line runs the same code
+    metrics.credits(spent=10)
+    assert _records(capsys.readouterr().out) == []
 
 
 def test_provider_errors_webhook_attempts_credits_and_queue_depth(capsys: pytest.CaptureFixture[str]) -> None:

@@ -3,7 +3,8 @@
 Each call writes one EMF record at once (Powertools' `single_metric`), so a metric never waits for
 the end of an invocation and each carries only its own dimensions. Names and dimensions are the
 contract of the dashboards and alarms in `infra/constructs/observability.py`; `docs/operations.md`
-lists them.
+lists them. Only a Lambda function writes them (its stdout is its log): the operator's command line
+(`infra.admin`), which runs the same domain code, keeps its stdout for its own answer.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ NAMESPACE = "Reelgate"
 
 
 def _put(name: str, value: float, unit: MetricUnit, dimensions: dict[str, str]) -> None:
+    if not os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+        return
     namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or NAMESPACE
     with single_metric(name=name, unit=unit, value=value, namespace=namespace) as metric:
         for key, dimension in dimensions.items():
