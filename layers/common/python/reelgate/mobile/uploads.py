@@ -17,7 +17,6 @@ from typing import Any
 from urllib.parse import quote
 
 from botocore.exceptions import ClientError
-from PIL import Image, UnidentifiedImageError
 
 from reelgate.mobile import requests
 from reelgate.mobile.errors import (
@@ -44,6 +43,8 @@ def prefix(who: requests.Caller) -> str:
 
 def image_type(data: bytes) -> str | None:
     """The image's real content type from its header (Pillow reads the magic bytes), or None."""
+    from PIL import Image, UnidentifiedImageError  # only requests that send a key pay Pillow's import
+
     try:
         with Image.open(io.BytesIO(data)) as image:
             return _FORMATS.get(image.format or "")
