@@ -9,9 +9,11 @@ from reelgate.media.still import Still, inspect_still
 from reelgate.media.tools import MediaError, local_input, run_ffmpeg
 from reelgate.media.zoom import ZoomPlan, plan_zoom, zoom_filter_graph
 
-# veryfast + CRF 20 beats NCA's default medium + CRF 23 on fidelity at about the same size (bench/).
-X264_PRESET = "veryfast"
-X264_CRF = 20
+# superfast + CRF 21: SSIM >= 0.97 against the ideal render at 30 and 60 fps (veryfast + CRF 20 fell to
+# 0.966 at 60 fps) for about 17 % less CPU, at about 1.7x the file size (bench/image_to_video.py;
+# docs/decisions.md). Still far above NCA's medium + CRF 23 output (SSIM 0.57 with its stretch).
+X264_PRESET = "superfast"
+X264_CRF = 21
 
 
 def render_image_video(image: Path, out: Path, *, length: float, frame_rate: int, zoom_speed: float,
