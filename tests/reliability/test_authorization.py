@@ -172,8 +172,8 @@ def mobile_case(mobile: Mobile, path: str, who: str) -> tuple[bool, Any]:
         answer = mobile.http.post(path, json=fields | {"video_id": mobile.video_id})
         expected = (422, 400011) if who == "none" else (404, 500008)
         return _error(answer, *expected), (answer.status_code, answer.text[:300])
-    form = fields | {"prompt": "A matrix dog", "text": "Hello", "avatar_id": "matrix-avatar", "voice_id": "matrix-voice",
-                     "product_name": "Matrix", "product_description": "A product of the matrix"}
+    form = fields | {"prompt": "A matrix dog", "text": "Hello", "avatar_id": "matrix-avatar",
+                     "voice_id": "matrix-voice", "product_name": "Matrix", "product_description": "A matrix product"}
     if who in ("owner", "other"):  # the owner's upload, by key: another user using it is 403 500020
         form |= {"image_key": mobile.upload_key, "product_image_key": mobile.upload_key,
                  "files_keys": mobile.upload_key}
