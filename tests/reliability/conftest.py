@@ -47,15 +47,18 @@ PROFILE = current_profile()
 def cloud(site: Site, hooks: Hooks, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
     """One local cloud for every suite: toolkit submits answer 202 at once (the suites follow jobs by status),
     no queue or per-key cap (the load suite measures the accept path), fast polls and webhook retries."""
+    log_dir = tmp_path_factory.mktemp("cloud")
     with running_cloud(
-        tmp_path_factory.mktemp("cloud"), REELGATE_DEV_API_KEY=DEV_KEY, REELGATE_API_WAIT_SECONDS="0",
+        log_dir, REELGATE_DEV_API_KEY=DEV_KEY, REELGATE_API_WAIT_SECONDS="0",
         REELGATE_URL_ALLOWLIST=f"{site.host_port},{hooks.host_port}", REELGATE_TOOLKIT_MAX_ACTIVE_JOBS_PER_KEY="0",
         REELGATE_POLL_INITIAL_SECONDS="0", REELGATE_POLL_MAX_SECONDS="1", REELGATE_PIXVERSE_RETRY_BASE_SECONDS="0",
         REELGATE_WEBHOOK_BACKOFF_SECONDS="0.05", REELGATE_WEBHOOK_SCHEDULE="0,1,1,1,1,1,1,1",
         REELGATE_APPHUD_LOOKUPS_PER_SOURCE_PER_MINUTE="100000", REELGATE_APPHUD_LOOKUPS_PER_APP_PER_MINUTE="100000",
+        LOG_LEVEL="DEBUG",  # the functions log everything they would: the secrets suite searches it all
         **TOPVIEW_FAST,
     ) as (info, env):
-        yield LocalCloud(info["api"], info, admin_environment(env, info))
+        # the cloud's own log (stderr) is read by the secrets suite along with the function logs
+        yield LocalCloud(info["api"], info | {"cloud_log": str(log_dir / "cloud.log")}, admin_environment(env, info))
 
 
 @pytest.hookimpl(wrapper=True)
