@@ -39,3 +39,12 @@ def state(cloud: LocalCloud) -> list[dict[str, Any]]:
 
 def jobs(cloud: LocalCloud) -> list[dict[str, Any]]:
     return _scan(cloud, cloud.info["jobs_table"])
+
+
+def queue_count(cloud: LocalCloud) -> int:
+    return sum(int(i.get("count", 0)) for i in state(cloud) if i["pk"] == "queue#toolkit")
+
+
+def unfinished(cloud: LocalCloud) -> list[str]:
+    """Jobs not in a terminal state (queued, submitting, running)."""
+    return [str(j["job_id"]) for j in jobs(cloud) if j.get("status") not in ("succeeded", "failed")]
