@@ -1,13 +1,22 @@
 """Hostile media: inputs built to make FFmpeg read local files, to exhaust memory or time, or that are not
 media at all. Each one ends as a clean failed job: the submission is accepted (202, never a 5xx), the job
 fails with a message naming the input and nothing of the machine (no path, no tool output), and the
-credits are refunded (REELGATE_TOOLKIT_REFUND_REFUSED_INPUT, on by default)."""
+credits are refunded (REELGATE_TOOLKIT_REFUND_REFUSED_INPUT, on by default).
+
+FFmpeg never opens a local file named by an input: the playlists and concat lists name a canary FIFO (as
+well as /etc/passwd). Opening a FIFO for reading blocks until a writer comes, and a writer's non-blocking
+open succeeds only while a reader waits, so a watcher that keeps trying to open it for writing sees any
+reader, however briefly it would have read (the equivalent of tracing FFmpeg's `openat` calls).
+"""
 
 from __future__ import annotations
 
+import errno
+import os
 import struct
+import threading
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +29,7 @@ from tests.reliability.tally import Cases
 
 IMAGE, CONCAT = "/v1/image/convert/video", "/v1/video/concatenate"
 SECRET_FILE = "/etc/passwd"  # what a playlist or concat list tries to make FFmpeg read
+CANARY = f"/tmp/reelgate-canary-{os.getpid()}.ts"  # a FIFO: see the module's docstring
 INTERNALS = ("/etc/", "/tmp", "/var/", "/work", "root:", "ffmpeg version", "Traceback", "arn:aws")
 
 
@@ -54,11 +64,12 @@ def _gzip_bomb() -> bytes:
 # name -> (endpoint, file name served by the file server, its bytes)
 HOSTILE: dict[str, tuple[str, str, Callable[[Site], bytes]]] = {
     "HLS playlist of a local file": (CONCAT, "local.m3u8", lambda s: (
-        f"#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\nfile://{SECRET_FILE}\n#EXT-X-ENDLIST\n").encode()),
+        f"#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\nfile://{CANARY}\n#EXTINF:1,\nfile://{SECRET_FILE}\n"
+        "#EXT-X-ENDLIST\n").encode()),
     "HLS playlist named .mp4": (CONCAT, "playlist.mp4", lambda s: (
-        f"#EXTM3U\n#EXTINF:1,\n{SECRET_FILE}\n#EXTINF:1,\n{s.url}/honest.mp4\n#EXT-X-ENDLIST\n").encode()),
+        f"#EXTM3U\n#EXTINF:1,\n{CANARY}\n#EXTINF:1,\n{s.url}/honest.mp4\n#EXT-X-ENDLIST\n").encode()),
     "concat list of a local file": (CONCAT, "list.mp4", lambda s: (
-        f"ffconcat version 1.0\nfile '{SECRET_FILE}'\nfile 'file:{SECRET_FILE}'\n").encode()),
+        f"ffconcat version 1.0\nfile '{CANARY}'\nfile 'file:{SECRET_FILE}'\n").encode()),
     "text with a video extension": (CONCAT, "text.mp4", lambda s: b"this is not a video\n" * 100),
     "text with an image extension": (IMAGE, "text.jpg", lambda s: b"<html>not an image</html>\n" * 50),
     "PNG claiming 60000x60000": (IMAGE, "huge.png", lambda s: _png_header(60000, 60000)),
@@ -69,6 +80,32 @@ HOSTILE: dict[str, tuple[str, str, Callable[[Site], bytes]]] = {
 }
 
 
+@pytest.fixture
+def canary() -> Iterator[list[str]]:
+    """The FIFO, and a watcher that records every time a reader had it open."""
+    os.mkfifo(CANARY)
+    readers: list[str] = []
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.wait(0.02):
+            try:
+                fd = os.open(CANARY, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError as exc:
+                if exc.errno != errno.ENXIO:  # ENXIO: nobody reading, as it should be
+                    raise
+                continue
+            readers.append("a reader opened the canary")
+            os.close(fd)  # the reader sees end of file and goes on
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    yield readers
+    stop.set()
+    watcher.join(5)
+    os.unlink(CANARY)
+
+
 @pytest.fixture(scope="module")
 def key(cloud: LocalCloud) -> tuple[str, str]:
     made = cloud.admin("keys", "create", "hostile", "--credits", "1000")
@@ -76,7 +113,7 @@ def key(cloud: LocalCloud) -> tuple[str, str]:
 
 
 def test_each_hostile_input_is_a_clean_refunded_failure(cloud: LocalCloud, site: Site, key: tuple[str, str],
-                                                       cases: Cases) -> None:
+                                                       canary: list[str], cases: Cases) -> None:
     key_id, api_key = key
     submitted: dict[str, Any] = {}
     with cloud.client() as http:
@@ -98,7 +135,9 @@ def test_each_hostile_input_is_a_clean_refunded_failure(cloud: LocalCloud, site:
             outcome = done["response"]
             message = str(outcome.get("message") or "")
             cases.check(f"{name}: the job failed", outcome["code"] == 500 and outcome["response"] is None, outcome)
-            cases.check(f"{name}: its message names no internals", message != "" and not any(
-                marker in message for marker in INTERNALS), message)
+            field = "video_urls[0]" if HOSTILE[name][0] == CONCAT else "image_url"
+            cases.check(f"{name}: refused as the caller's input, naming it and nothing of the machine",
+                        field in message and not any(marker in message for marker in INTERNALS), message)
     cases.check("every failed job was refunded", balances(cloud)[key_id] == 1000, balances(cloud)[key_id])
+    cases.check("no input made FFmpeg open a local file (the canary FIFO)", not canary, canary)
     cases.verify()
