@@ -46,10 +46,11 @@ PROFILE = current_profile()
 @pytest.fixture(scope="session")
 def cloud(site: Site, hooks: Hooks, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
     """One local cloud for every suite: toolkit submits answer 202 at once (the suites follow jobs by status),
-    no queue or per-key cap (the load suite measures the accept path), fast polls and webhook retries."""
+    a queue limit no suite reaches (so the queue counter exists and the books can be read: tests/e2e/soak.py),
+    no per-key cap (the load suite measures the accept path), fast polls and webhook retries."""
     log_dir = tmp_path_factory.mktemp("cloud")
     with running_cloud(
-        log_dir, REELGATE_DEV_API_KEY=DEV_KEY, REELGATE_API_WAIT_SECONDS="0",
+        log_dir, REELGATE_DEV_API_KEY=DEV_KEY, REELGATE_API_WAIT_SECONDS="0", MAX_QUEUE_LENGTH="100000",
         REELGATE_URL_ALLOWLIST=f"{site.host_port},{hooks.host_port}", REELGATE_TOOLKIT_MAX_ACTIVE_JOBS_PER_KEY="0",
         REELGATE_POLL_INITIAL_SECONDS="0", REELGATE_POLL_MAX_SECONDS="1", REELGATE_PIXVERSE_RETRY_BASE_SECONDS="0",
         REELGATE_WEBHOOK_BACKOFF_SECONDS="0.05", REELGATE_WEBHOOK_SCHEDULE="0,1,1,1,1,1,1,1",
