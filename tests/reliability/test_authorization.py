@@ -177,13 +177,12 @@ def mobile_case(mobile: Mobile, path: str, who: str) -> tuple[bool, Any]:
     if who in ("owner", "other"):  # the owner's upload, by key: another user using it is 403 500020
         form |= {"image_key": mobile.upload_key, "product_image_key": mobile.upload_key,
                  "files_keys": mobile.upload_key}
-    if who == "owner":  # the owner's own submit is not refused for its identity (slots and quotas aside)
-        answer = mobile.http.post(path, files={k: (None, v) for k, v in form.items()}) if "image" in path or \
-            path in ("/topview/product-avatar", "/topview/marketing-video") else mobile.http.post(path, json=form)
-        return answer.status_code not in (401, 403, 500) and answer.status_code < 500, (answer.status_code,
-                                                                                          answer.text[:300])
     multipart = path in IMAGE_FIELDS
     files: dict[str, Any] = {k: (None, v) for k, v in form.items()}
+    if who == "owner":  # the owner's own submit is not refused for its identity (slots and quotas aside)
+        answer = mobile.http.post(path, files=files) if multipart else mobile.http.post(path, json=form)
+        return answer.status_code < 500 and answer.status_code not in (401, 403), (answer.status_code,
+                                                                                   answer.text[:300])
     if multipart and who in ("none", "wrong", "revoked"):  # an image of their own, sent along
         files[IMAGE_FIELDS[path]] = ("matrix.png", png(), "image/png")
     answer = mobile.http.post(path, files=files) if multipart else mobile.http.post(path, json=form)
