@@ -56,7 +56,7 @@ dev: venv ffmpeg ## start the local cloud (API on :3000, AWS on :4566)
 	$(PY) -m infra.local
 
 test: venv layers cli lint typecheck ## run every suite: lint, types, unit, integration, infra, e2e (layers built, so no test skips)
-	$(PY) -m pytest tests -q -p no:cacheprovider --ignore=tests/browser
+	$(PY) -m pytest tests -q -p no:cacheprovider --ignore=tests/browser --ignore=tests/reliability
 
 browser: venv ffmpeg ## a page of another origin calls the local API in headless Chromium (Debian's package): CORS
 	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
@@ -77,6 +77,9 @@ e2e: venv ffmpeg ## the product over HTTP on a local cloud started as `make dev`
 soak: venv layers ## long profiles: 10 rounds of 50 concurrent submits; 300 submits x 30 under injected faults
 	REELGATE_CONCURRENCY_ROUNDS=10 $(PY) -m pytest tests/e2e/test_local_cloud.py -q -k fifty -p no:cacheprovider
 	REELGATE_SOAK_SUBMISSIONS=300 REELGATE_SOAK_CONCURRENCY=30 $(PY) -m pytest tests/e2e/test_soak.py -q -s -p no:cacheprovider
+
+reliability: venv layers ## fuzz, authorization, secrets, hostile media, webhooks, faults, load on a local cloud; one table (REELGATE_RELIABILITY_PROFILE=short|full)
+	$(PY) -m pytest tests/reliability -q -p no:cacheprovider
 
 lint: venv ## ruff
 	.venv/bin/ruff check .

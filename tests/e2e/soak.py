@@ -33,6 +33,8 @@ class Report:
     faults_fired: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     server_errors: int = 0  # 5xx answers other than NCA's envelope of a job that failed
+    accept_seconds: list[float] = field(default_factory=list)  # each submission's answer time
+    job_ids: list[str] = field(default_factory=list)  # of the accepted submissions, in order
 
     @property
     def books_balance(self) -> bool:
@@ -101,7 +103,9 @@ def run(info: dict[str, Any], api_key: str, *, total: int, concurrency: int, con
 
     def submit(i: int) -> tuple[int, dict[str, Any]]:
         body = {"image_url": missing if i % 5 == 4 else good, "length": 1, "frame_rate": 15, "id": f"soak-{i}"}
+        sent = time.monotonic()
         answer = client.post("/v1/image/convert/video", json=body)
+        report.accept_seconds.append(time.monotonic() - sent)
         return answer.status_code, answer.json()
 
     try:
@@ -115,8 +119,9 @@ def run(info: dict[str, Any], api_key: str, *, total: int, concurrency: int, con
         report.answers[status] += 1
         failed_job = status == 500 and body.get("code") == 500 and body.get("job_id") and "response" in body
         report.server_errors += status >= 500 and not failed_job
+    report.job_ids = [b["job_id"] for s, b in answers if b.get("job_id")]
     # the emulator serves AWS one call at a time (~2 toolkit jobs a second): give the backlog time to drain
-    _settle(client, [b["job_id"] for s, b in answers if b.get("job_id")], report, timeout=max(120.0, 2.0 * total))
+    _settle(client, report.job_ids, report, timeout=max(120.0, 2.0 * total))
     report.seconds = time.monotonic() - started
     report.credits_after, report.queue_after = _books(info)
     client.close()

@@ -6,10 +6,19 @@ import json
 from decimal import Decimal
 from typing import Any
 
+# DynamoDB's smallest magnitude; boto3 raises `decimal.Underflow` on anything nearer zero (a valid float
+# such as 5e-324 in a request would otherwise be a 500). Such a value is zero for every purpose here.
+_SMALLEST = Decimal("1e-130")
+
+
+def _number(text: str) -> Decimal:
+    value = Decimal(text)
+    return Decimal(0) if abs(value) < _SMALLEST else value
+
 
 def to_dynamo(value: Any) -> Any:
     """JSON-compatible value -> value the boto3 resource layer accepts (no floats)."""
-    return json.loads(json.dumps(value), parse_float=Decimal)
+    return json.loads(json.dumps(value), parse_float=_number)
 
 
 def from_dynamo(value: Any) -> Any:

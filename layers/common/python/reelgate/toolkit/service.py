@@ -74,6 +74,8 @@ class Toolkit:
         limit = self._settings.toolkit_max_video_urls
         if len(data.get("video_urls", ())) > limit:
             raise InvalidPayload(f"video_urls: at most {limit} items are allowed")
+        if "video_urls" in data:  # a clip may carry fields of the caller's own (NCA ignores them): not stored
+            data["video_urls"] = [{"video_url": clip["video_url"]} for clip in data["video_urls"]]
         job = Job(kind=op.kind, owner=key.owner, input=data | {"endpoint": op.endpoint}, cost=self.price(op))
         try:
             self.enqueue(job, key)
