@@ -42,7 +42,7 @@ unit: venv ## unit tests only (no sockets, no subprocesses)
 integration: venv ffmpeg ## handlers, flows and stores against moto, simulators and real FFmpeg
 	$(PY) -m pytest tests/integration -q
 
-infra: venv ## the synthesized template: properties, cfn-lint, cdk-nag
+infra: venv layers ## the synthesized template: properties, cfn-lint, cdk-nag
 	$(PY) -m pytest tests/infra -q
 
 e2e: venv ffmpeg ## the product over HTTP on a local cloud started as `make dev` does

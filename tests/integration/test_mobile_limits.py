@@ -102,3 +102,36 @@ def test_a_holder_whose_job_already_ended_is_reclaimed_when_every_slot_is_held(l
 
     assert taken.displaced == ("ended",)
     assert limits.running(APP.bundle_id, USER) == 2
+
+
+def test_the_monthly_limit_is_exactly_the_apps_number_per_calendar_month(limits: Limits, clock: Clock) -> None:
+    app = APP.model_copy(update={"concurrent_generations": 10, "monthly_generations": 2})
+    clock.now = datetime(2026, 6, 30, 23, 59, tzinfo=UTC)
+    june = [limits.reserve(app, USER, f"june-{n}", 60) for n in range(2)]
+    assert refused(limits, "june-2", app) == 500060
+    assert [r.month for r in june] == ["2026-06", "2026-06"] and limits.used(app.bundle_id, USER, "2026-06") == 2
+
+    clock.now = datetime(2026, 7, 1, 0, 1, tzinfo=UTC)  # a new month: counted afresh, June stays as it was
+    july = limits.reserve(app, USER, "july-0", 60)
+    assert july.month == "2026-07" and limits.used(app.bundle_id, USER, "2026-07") == 1
+    assert limits.used(app.bundle_id, USER, "2026-06") == 2
+    limits.reserve(app, USER, "july-1", 60)
+    assert refused(limits, "july-2", app) == 500060
+
+
+def test_a_month_given_back_makes_room_for_one_more(limits: Limits) -> None:
+    app = APP.model_copy(update={"concurrent_generations": 10, "monthly_generations": 1})
+    first = limits.reserve(app, USER, "j1", 60)
+    assert refused(limits, "j2", app) == 500060
+
+    limits.give_back(app.bundle_id, USER, first, "j1")
+
+    assert limits.used(app.bundle_id, USER, first.month) == 0 and limits.running(app.bundle_id, USER) == 0
+    limits.reserve(app, USER, "j2", 60)
+    assert refused(limits, "j3", app) == 500060
+
+
+def test_an_app_with_no_monthly_generations_allows_none(limits: Limits) -> None:
+    app = APP.model_copy(update={"monthly_generations": 0})
+    assert refused(limits, "j1", app) == 500060
+    assert limits.running(app.bundle_id, USER) == 0

@@ -249,3 +249,40 @@ def test_admin_queue_recount(cloud, client, tables, capsys) -> None:
     assert report["keys"] == {key.key_id: {"before": 4, "after": 1}} and report["unfinished"] == 1
     assert counters.snapshot(client, tables["state_table"], key.pk, attr=ACTIVE, rev="active_rev").value == 1
 
+
+
+@pytest.mark.parametrize("first", [JobStatus.FAILED, JobStatus.SUCCEEDED])
+def test_a_settled_job_is_never_settled_again_so_nothing_is_refunded_or_freed_twice(client, tables, first) -> None:
+    key = new_key(tables, 100)
+    books = ledger(client, tables, max_queue_length=5)
+    other, job = job_for(key), job_for(key)
+    books.admit(other, key, PRICE)  # a second unfinished job: its slots must survive a repeated settle
+    books.admit(job, key, PRICE)
+    books.settle(job, first, refund=PRICE if first is JobStatus.FAILED else 0, error="x")
+    after_first = key_of(tables, key)
+
+    for to in (JobStatus.FAILED, JobStatus.SUCCEEDED):
+        with pytest.raises(Conflict, match="already settled"):
+            books.settle(job, to, refund=PRICE, error="again")
+
+    charged = PRICE if first is JobStatus.FAILED else 2 * PRICE  # a failure's refund, made once
+    assert key_of(tables, key).credits == after_first.credits == 100 - charged
+    assert key_of(tables, key).active == 1 and books.queue_length() == 1
+    stored = aws.table(tables["jobs_table"]).get_item(Key={"job_id": job.job_id})["Item"]
+    assert stored["status"] == first.value and stored["error"] == "x"
+
+
+def test_the_queue_admits_exactly_its_length(client, tables) -> None:
+    key = new_key(tables, 1000)
+    books = ledger(client, tables, max_queue_length=3)
+    admitted = [job_for(key) for _ in range(3)]
+    for job in admitted:
+        books.admit(job, key, PRICE)
+
+    with pytest.raises(QueueFull, match=r"MAX_QUEUE_LENGTH \(3\) reached"):
+        books.admit(job_for(key), key, PRICE)
+    assert books.queue_length() == 3 and key_of(tables, key).credits == 1000 - 3 * PRICE
+
+    books.settle(admitted[0], JobStatus.SUCCEEDED)
+    books.admit(job_for(key), key, PRICE)
+    assert books.queue_length() == 3
