@@ -52,6 +52,9 @@ soak: venv layers ## long profiles: 10 rounds of 50 concurrent submits; 300 subm
 	REELGATE_CONCURRENCY_ROUNDS=10 $(PY) -m pytest tests/e2e/test_local_cloud.py -q -k fifty -p no:cacheprovider
 	REELGATE_SOAK_SUBMISSIONS=300 REELGATE_SOAK_CONCURRENCY=30 $(PY) -m pytest tests/e2e/test_soak.py -q -s -p no:cacheprovider
 
+mutate: venv ffmpeg ## mutation testing of the money/identity/safety modules (not in `make test`): make mutate [MODULES="keys ledger"]
+	$(PY) -m tests.mutate $(MODULES)
+
 lint: venv ## ruff
 	.venv/bin/ruff check .
 
@@ -75,4 +78,4 @@ bench: venv ffmpeg ## speed ratios (printed, never asserted)
 	$(PY) bench/concatenate.py
 	$(PY) bench/local_cloud.py
 
-.PHONY: help venv ffmpeg layers dev test unit integration infra e2e soak lint typecheck synth invoke lock bench
+.PHONY: help venv ffmpeg layers dev test unit integration infra e2e soak mutate lint typecheck synth invoke lock bench

@@ -135,3 +135,58 @@ def test_an_app_with_no_monthly_generations_allows_none(limits: Limits) -> None:
     app = APP.model_copy(update={"monthly_generations": 0})
     assert refused(limits, "j1", app) == 500060
     assert limits.running(app.bundle_id, USER) == 0
+
+
+def test_extend_holds_the_slot_longer_only_for_its_holder(limits: Limits, clock: Clock) -> None:
+    held = limits.reserve(APP, USER, "flow", 60)
+    limits.extend(APP.bundle_id, USER, held.slot, "flow", 600)
+    limits.extend(APP.bundle_id, USER, held.slot, "stranger", 6000)  # not the holder: nothing changes
+
+    lease = limits.leases(APP.bundle_id, USER, 2)[held.slot]
+    assert (lease.job_id, lease.until) == ("flow", int(clock.now.timestamp()) + 600)
+    clock.now += timedelta(seconds=599)
+    assert limits.running(APP.bundle_id, USER) == 1
+    clock.now += timedelta(seconds=1)
+    assert limits.running(APP.bundle_id, USER) == 0
+
+    limits.extend(APP.bundle_id, USER, 1, "flow", 600)  # a slot it never held stays free
+    assert 1 not in limits.leases(APP.bundle_id, USER, 2)
+
+
+def test_a_reservation_that_lost_every_race_is_a_parallel_limit(limits: Limits, monkeypatch) -> None:
+    monkeypatch.setattr(limits, "_take", lambda *_, **__: "raced")
+    assert refused(limits, "j1") == 500044
+
+
+def test_a_slot_read_as_free_but_taken_meanwhile_is_never_overwritten(limits: Limits, monkeypatch) -> None:
+    limits.reserve(APP, USER, "holder", 600)  # slot 0, live
+    real, reads = limits.leases, []
+
+    def stale_first(*args, **kwargs):  # the first read predates the holder's write
+        reads.append(1)
+        return {} if len(reads) == 1 else real(*args, **kwargs)
+
+    monkeypatch.setattr(limits, "leases", stale_first)
+    taken = limits.reserve(APP, USER, "late", 60)
+
+    leases = real(APP.bundle_id, USER, 2)
+    assert taken.slot == 1 and (leases[0].job_id, leases[1].job_id) == ("holder", "late")
+    assert limits.used(APP.bundle_id, USER, taken.month) == 2  # the lost attempt counted nothing
+
+
+def test_slot_and_quota_items_expire_after_their_use(limits: Limits, clock: Clock, cloud) -> None:
+    from reelgate.mobile.access import QUOTA_TTL_SECONDS
+
+    taken = limits.reserve(APP, USER, "j1", 60)
+    table = aws.table(cloud.env["REELGATE_STATE_TABLE"])
+    slot = table.get_item(Key={"pk": f"slot#{APP.bundle_id}#{USER}#{taken.slot}"})["Item"]
+    quota = table.get_item(Key={"pk": f"quota#{APP.bundle_id}#{USER}#2026-06"})["Item"]
+    now = int(clock.now.timestamp())
+
+    assert (int(slot["lease_until"]), int(slot["expires_at"])) == (now + 60, now + 60 + 86400)
+    assert int(quota["expires_at"]) == now + QUOTA_TTL_SECONDS == now + 40 * 86400
+    clock.now += timedelta(days=1)
+    limits.reserve(APP, USER, "j2", 60)  # the month's first TTL stays
+    assert int(table.get_item(Key={"pk": f"quota#{APP.bundle_id}#{USER}#2026-06"})["Item"]["expires_at"]) == (
+        now + QUOTA_TTL_SECONDS)
+    assert limits.used(APP.bundle_id, USER, "2026-05") == 0  # a month never used

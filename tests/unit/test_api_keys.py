@@ -21,6 +21,7 @@ class Table:
         self.items[Item["pk"]] = dict(Item)
 
     def get_item(self, Key: dict[str, str], ConsistentRead: bool) -> dict[str, Any]:
+        assert ConsistentRead is True  # a key revoked or created a moment ago is seen as it is now
         item = self.items.get(Key["pk"])
         return {"Item": dict(item)} if item else {}
 

@@ -38,10 +38,11 @@ class Apphud:
     """Answers from a queue: a list of subscriptions (a customer), None (unknown user) or an exception."""
 
     def __init__(self, *answers: Any) -> None:
-        self.answers, self.calls = list(answers), 0
+        self.answers, self.calls, self.asked = list(answers), 0, []
 
     def customer(self, api_key: str, user_id: str) -> Customer | None:
         self.calls += 1
+        self.asked.append((api_key, user_id))
         answer = self.answers.pop(0)
         if isinstance(answer, Exception):
             raise answer
@@ -67,8 +68,9 @@ class Clock:
 
 def entitlements(apphud: Apphud, *, table: Table | None = None, clock: Clock | None = None,
                  limiter: Limiter | None = None) -> Entitlements:
-    return Entitlements(table or Table(), apphud, cache_seconds=300, negative_cache_seconds=30,
-                        key_for=lambda app: "app-key", clock=clock or Clock(), limiter=limiter or Limiter())
+    return Entitlements(table or Table(), apphud, cache_seconds=300, negative_cache_seconds=20,
+                        key_for=lambda app: f"key-of-{app.bundle_id}", clock=clock or Clock(),
+                        limiter=limiter or Limiter())
 
 
 @pytest.mark.parametrize("failure", [
@@ -83,6 +85,9 @@ def test_an_apphud_failure_is_a_503_500069_never_access(failure: ApphudError) ->
         found.require(APP, "u1")
 
     assert (refused.value.status, refused.value.code) == (503, OVERLOADED) == (GET_STATUS[OVERLOADED], 500069)
+    expected = ("the subscription service is unavailable; try again later" if isinstance(failure, ApphudUnavailable)
+                else f"the subscription service refused the check: {failure}")
+    assert refused.value.message == expected
     assert table.items == {}  # nothing cached: the next request asks Apphud again
     assert found.active(APP, "u1") is True
 
@@ -93,6 +98,7 @@ def test_an_unknown_user_and_an_inactive_one_are_refused_as_invalid_accounts() -
         with pytest.raises(ApiError) as refused:
             found.require(APP, user)
         assert (refused.value.status, refused.value.code) == (401, INVALID_ACCOUNT)
+        assert refused.value.message == "the user has no active subscription in this app"
 
 
 def test_an_active_answer_is_cached_for_exactly_its_seconds_then_asked_again() -> None:
@@ -101,6 +107,7 @@ def test_an_active_answer_is_cached_for_exactly_its_seconds_then_asked_again() -
     found = entitlements(apphud, clock=clock)
 
     assert found.active(APP, "u1") is True
+    assert apphud.asked == [(f"key-of-{APP.bundle_id}", "u1")]  # the app's own key, the user asked about
     clock.now += 299
     assert found.active(APP, "u1") is True and apphud.calls == 1
     clock.now += 1  # 300 s: the cached answer is no longer fresh
@@ -113,7 +120,7 @@ def test_a_negative_answer_is_cached_for_its_shorter_time() -> None:
     found = entitlements(apphud, clock=clock)
 
     assert found.active(APP, "u1") is False
-    clock.now += 29
+    clock.now += 19
     assert found.active(APP, "u1") is False and apphud.calls == 1
     clock.now += 1
     assert found.active(APP, "u1") is True and apphud.calls == 2
@@ -147,9 +154,75 @@ def test_a_refused_lookup_is_a_503_and_apphud_is_not_asked(source: str | None) -
 
     assert (refused.value.status, refused.value.code) == (503, OVERLOADED) and apphud.calls == 0
     assert limiter.taken[0][0] == (f"apphud#source#{source}" if source else f"apphud#app#{APP.bundle_id}")
+    assert refused.value.message == ("too many subscription checks from this address; try again later" if source
+                                     else "too many subscription checks; try again later")
+
+
+def test_require_passes_the_user_and_source_on() -> None:
+    apphud, limiter = Apphud(ACTIVE), Limiter()
+    entitlements(apphud, limiter=limiter).require(APP, "u1", "198.51.100.7")
+    assert apphud.asked == [(f"key-of-{APP.bundle_id}", "u1")] and limiter.taken[0][0] == "apphud#source#198.51.100.7"
+
+
+def test_a_subscription_of_another_environment_is_no_entitlement() -> None:
+    sandbox = [ACTIVE[0] | {"environment": "sandbox"}]
+    assert entitlements(Apphud(sandbox)).active(APP, "u1") is False
+    sandbox_app = APP.model_copy(update={"apphud_environment": "sandbox"})
+    assert entitlements(Apphud(sandbox)).active(sandbox_app, "u1") is True
+
+
+def test_an_answer_is_cached_with_its_freshness_and_a_day_more_before_it_expires() -> None:
+    table, clock = Table(), Clock()
+    entitlements(Apphud(ACTIVE), table=table, clock=clock).active(APP, "u1")
+    cached = table.items[f"ent#{APP.bundle_id}#u1"]
+    assert (cached["active"], cached["fresh_until"], cached["expires_at"]) == (
+        True, int(clock.now) + 300, int(clock.now) + 300 + 86400)
 
 
 def test_a_lookup_counts_against_the_source_then_the_app() -> None:
     limiter = Limiter()
     entitlements(Apphud(ACTIVE), limiter=limiter).active(APP, "u1", "198.51.100.7")
     assert [key for key, _ in limiter.taken] == ["apphud#source#198.51.100.7", f"apphud#app#{APP.bundle_id}"]
+
+
+def test_the_apps_key_comes_from_its_reference(monkeypatch: pytest.MonkeyPatch) -> None:
+    from reelgate.mobile import access
+
+    monkeypatch.setenv("REELGATE_TEST_APPHUD_KEY", "from-env")
+    asked: list[tuple[Any, str, str | None]] = []
+    monkeypatch.setattr(access, "resolve_secret",
+                        lambda explicit, secret_id, field=None: asked.append((explicit, secret_id, field)) or "secret")
+
+    assert access.apphud_key(APP.model_copy(update={"apphud_key_ref": "env:REELGATE_TEST_APPHUD_KEY"})) == "from-env"
+    assert access.apphud_key(APP.model_copy(update={"apphud_key_ref": "env:REELGATE_UNSET_KEY"})) == ""
+    assert access.apphud_key(APP.model_copy(update={"apphud_key_ref": "secret:keys#com.example.app"})) == "secret"
+    assert access.apphud_key(APP.model_copy(update={"apphud_key_ref": "secret:app-key"})) == "secret"
+    assert asked == [(None, "keys", "com.example.app"), (None, "app-key", None)]
+
+
+@pytest.mark.parametrize(("event", "expected"), [
+    ({"requestContext": {"identity": {"sourceIp": "203.0.113.9"}}}, "203.0.113.9"),
+    ({"requestContext": {"identity": {"sourceIp": ""}}}, None), ({"requestContext": {"identity": {}}}, None),
+    ({"requestContext": {"identity": None}}, None), ({"requestContext": None}, None), ({}, None),
+    ({"requestContext": {"identity": {"sourceIp": 5}}}, None),
+])
+def test_the_source_address_is_api_gateways(event: dict[str, Any], expected: str | None) -> None:
+    from reelgate.mobile.access import source_ip
+
+    assert source_ip(event) == expected
+
+
+def test_the_lookup_budgets_come_from_the_settings(settings_env: pytest.MonkeyPatch) -> None:
+    settings_env.setenv("REELGATE_APPHUD_LOOKUPS_PER_APP_PER_MINUTE", "7")
+    settings_env.setenv("REELGATE_APPHUD_LOOKUPS_PER_SOURCE_PER_MINUTE", "3")
+    settings_env.setenv("REELGATE_ENTITLEMENT_NEGATIVE_CACHE_SECONDS", "11")
+    limiter, clock, table = Limiter(), Clock(), Table()
+    found = Entitlements(table, Apphud(None), cache_seconds=300, key_for=lambda app: "k", clock=clock,
+                         limiter=limiter)
+
+    assert found.active(APP, "u1", "198.51.100.7") is False
+
+    assert limiter.taken == [("apphud#source#198.51.100.7", 3), (f"apphud#app#{APP.bundle_id}", 7)]
+    cached = table.items[f"ent#{APP.bundle_id}#u1"]
+    assert (cached["active"], cached["fresh_until"], cached["expires_at"]) == (
+        False, int(clock.now) + 11, int(clock.now) + 11 + 86400)
