@@ -137,13 +137,15 @@ def test_an_app_with_no_monthly_generations_allows_none(limits: Limits) -> None:
     assert limits.running(app.bundle_id, USER) == 0
 
 
-def test_extend_holds_the_slot_longer_only_for_its_holder(limits: Limits, clock: Clock) -> None:
+def test_extend_holds_the_slot_longer_only_for_its_holder(limits: Limits, clock: Clock, cloud) -> None:
     held = limits.reserve(APP, USER, "flow", 60)
     limits.extend(APP.bundle_id, USER, held.slot, "flow", 600)
     limits.extend(APP.bundle_id, USER, held.slot, "stranger", 6000)  # not the holder: nothing changes
 
     lease = limits.leases(APP.bundle_id, USER, 2)[held.slot]
     assert (lease.job_id, lease.until) == ("flow", int(clock.now.timestamp()) + 600)
+    item = aws.table(cloud.env["REELGATE_STATE_TABLE"]).get_item(Key={"pk": f"slot#{APP.bundle_id}#{USER}#0"})["Item"]
+    assert int(item["expires_at"]) == lease.until + 86400
     clock.now += timedelta(seconds=599)
     assert limits.running(APP.bundle_id, USER) == 1
     clock.now += timedelta(seconds=1)

@@ -54,6 +54,7 @@ class Limiter:
         self.allow, self.taken = allow, []
 
     def take(self, key: str, limit: int, window: int) -> bool:
+        assert window == 60  # per-minute budgets
         self.taken.append((key, limit))
         return self.allow
 
@@ -197,7 +198,9 @@ def test_the_apps_key_comes_from_its_reference(monkeypatch: pytest.MonkeyPatch) 
     assert access.apphud_key(APP.model_copy(update={"apphud_key_ref": "env:REELGATE_UNSET_KEY"})) == ""
     assert access.apphud_key(APP.model_copy(update={"apphud_key_ref": "secret:keys#com.example.app"})) == "secret"
     assert access.apphud_key(APP.model_copy(update={"apphud_key_ref": "secret:app-key"})) == "secret"
-    assert asked == [(None, "keys", "com.example.app"), (None, "app-key", None)]
+    arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:apphud-app-keys"
+    assert access.apphud_key(APP.model_copy(update={"apphud_key_ref": f"secret:{arn}#com.example.app"})) == "secret"
+    assert asked == [(None, "keys", "com.example.app"), (None, "app-key", None), (None, arn, "com.example.app")]
 
 
 @pytest.mark.parametrize(("event", "expected"), [
