@@ -52,8 +52,8 @@ soak: venv layers ## long profiles: 10 rounds of 50 concurrent submits; 300 subm
 	REELGATE_CONCURRENCY_ROUNDS=10 $(PY) -m pytest tests/e2e/test_local_cloud.py -q -k fifty -p no:cacheprovider
 	REELGATE_SOAK_SUBMISSIONS=300 REELGATE_SOAK_CONCURRENCY=30 $(PY) -m pytest tests/e2e/test_soak.py -q -s -p no:cacheprovider
 
-mutate: venv ffmpeg ## mutation testing of the money/identity/safety modules (not in `make test`): make mutate [MODULES="keys ledger"]
-	$(PY) -m tests.mutate $(MODULES)
+mutate: venv ffmpeg ## mutation testing of the money/identity/safety modules (not in `make test`): [MODULES="keys ledger"] [SURVIVORS=1]
+	$(PY) -m tests.mutate $(if $(SURVIVORS),--survivors) $(MODULES)
 
 lint: venv ## ruff
 	.venv/bin/ruff check .

@@ -192,3 +192,31 @@ def test_slot_and_quota_items_expire_after_their_use(limits: Limits, clock: Cloc
     assert int(table.get_item(Key={"pk": f"quota#{APP.bundle_id}#{USER}#2026-06"})["Item"]["expires_at"]) == (
         now + QUOTA_TTL_SECONDS)
     assert limits.used(APP.bundle_id, USER, "2026-05") == 0  # a month never used
+
+
+def _once(limits: Limits, error: dict) -> None:
+    from botocore.exceptions import ClientError
+
+    client, raised = limits._client, []
+
+    def fail_once(**_) -> None:
+        if not raised:
+            raised.append(1)
+            raise ClientError(error, "TransactWriteItems")
+
+    client.meta.events.register("before-call.dynamodb.TransactWriteItems", fail_once)
+
+
+def test_a_cancelled_reservation_is_looked_at_again_and_other_errors_propagate(limits: Limits) -> None:
+    from botocore.exceptions import ClientError
+
+    _once(limits, {"Error": {"Code": "TransactionCanceledException", "Message": "x"},
+                   "CancellationReasons": [{"Code": "ValidationError"}, {"Code": "None"}]})
+    taken = limits.reserve(APP, USER, "j1", 60)  # the next free slot is tried; nothing was written
+    assert taken.slot == 1 and limits.running(APP.bundle_id, USER) == 1
+    assert limits.used(APP.bundle_id, USER, taken.month) == 1
+
+    _once(limits, {"Error": {"Code": "AccessDeniedException", "Message": "no"}})
+    with pytest.raises(ClientError, match="AccessDeniedException"):
+        limits.reserve(APP, USER, "j2", 60)
+    assert limits.running(APP.bundle_id, USER) == 1 and limits.used(APP.bundle_id, USER, taken.month) == 1

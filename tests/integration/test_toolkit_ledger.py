@@ -375,3 +375,12 @@ def test_too_many_jobs_names_the_cap() -> None:
     assert refused.limit == 4
     assert str(refused) == ("this API key already has 4 unfinished jobs, the most it may have at once; "
                             "retry when one has finished")
+
+
+def test_a_job_admitted_before_slots_were_recorded_holds_a_queue_slot(client, tables) -> None:
+    from reelgate.toolkit.ledger import KEY, QUEUE, holds
+
+    key = new_key(tables, 100)
+    assert holds(job_for(key).model_copy(update={"slots": None})) == [QUEUE]
+    assert holds(job_for(key).model_copy(update={"slots": []})) == []
+    assert holds(job_for(key).model_copy(update={"slots": [KEY, QUEUE]})) == [KEY, QUEUE]
