@@ -44,6 +44,7 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
     "ingest": (["toolkit/ingest.py"], ["tests/integration/test_inbox.py",
                                        "tests/integration/test_toolkit_admission.py"]),
     "webhooks": (["webhooks.py"], ["tests/unit/test_webhook_schedule.py", "tests/unit/test_webhook_deadline.py",
+                                   "tests/unit/test_webhook_delivery.py",
                                    "tests/integration/test_webhooks.py"]),
     "fetch": (["fetch.py"], ["tests/unit/test_fetch_addresses.py", "tests/unit/test_fetch_ports.py",
                              "tests/integration/test_fetch.py", "tests/integration/test_fetch_deadline.py"]),
