@@ -13,6 +13,7 @@ reached the mutated function. A workspace is rebuilt on every run, so results ne
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -90,8 +91,11 @@ def mutate(name: str, children: int, survivors: bool = False) -> Counter[str]:
     env = os.environ | {"REELGATE_FFMPEG_DIR": str(ROOT / "layers" / "ffmpeg" / "bin")}
     mutmut = str(Path(sys.executable).parent / "mutmut")
     names: list[str] = []
+    before: dict[str, str] = {}
     if survivors and (ws / "mutants").is_dir():
-        names = [mutant for mutant, status in results(mutmut, ws, env) if status not in DETECTED]
+        kept = ws / "statuses.json"  # the last run's statuses, earlier re-checks included
+        before = json.loads(kept.read_text()) if kept.is_file() else dict(results(mutmut, ws, env))
+        names = [mutant for mutant, status in before.items() if status not in DETECTED]
         for target in (ws / "tests", ws / "mutants" / "tests"):
             shutil.rmtree(target)
             shutil.copytree(ROOT / "tests", target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
@@ -102,7 +106,10 @@ def mutate(name: str, children: int, survivors: bool = False) -> Counter[str]:
         with (ws / "run.log").open("a" if survivors else "w") as log:
             subprocess.run([mutmut, "run", "--max-children", str(children), *names], cwd=ws, env=env, stdout=log,
                            stderr=subprocess.STDOUT, check=True)
-    statuses = results(mutmut, ws, env)
+    # mutmut marks every mutant it was not asked about as unchecked: those keep their earlier status
+    statuses = [(mutant, status if mutant in names or not before else before.get(mutant, status))
+                for mutant, status in results(mutmut, ws, env)]
+    (ws / "statuses.json").write_text(json.dumps(dict(statuses), indent=1))
     for mutant, status in statuses:
         if status not in DETECTED:
             print(f"  {name}: {status}: {mutant}")
