@@ -81,6 +81,9 @@ soak: venv layers ## long profiles: 10 rounds of 50 concurrent submits; 300 subm
 reliability: venv layers ## fuzz, authorization, secrets, hostile media, webhooks, faults, load on a local cloud; one table (REELGATE_RELIABILITY_PROFILE=short|full)
 	$(PY) -m pytest tests/reliability -q -p no:cacheprovider
 
+mutate: venv ffmpeg ## mutation testing of the money/identity/safety modules (not in `make test`): [MODULES="keys ledger"] [SURVIVORS=1]
+	$(PY) -m tests.mutate $(if $(SURVIVORS),--survivors) $(MODULES)
+
 lint: venv ## ruff
 	.venv/bin/ruff check .
 
@@ -109,4 +112,4 @@ bench: venv ffmpeg ## speed ratios (printed, never asserted)
 	$(PY) bench/pixverse_flow.py
 	$(PY) bench/cold_start.py
 
-.PHONY: help venv ffmpeg layers cli bootstrap account diff deploy dev test browser unit integration infra e2e soak lint typecheck synth invoke openapi lock bench
+.PHONY: help venv ffmpeg layers cli bootstrap account diff deploy dev test browser unit integration infra e2e soak reliability mutate lint typecheck synth invoke openapi lock bench

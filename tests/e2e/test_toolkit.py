@@ -192,6 +192,11 @@ def test_a_webhook_to_a_private_address_is_never_called(http, media) -> None:
     assert response.status_code == 202
     status = wait_for(lambda: _finished(http, response.json()["job_id"]))
     assert status["response"]["code"] == 200  # the job itself is unaffected by the refused delivery
+    # the one attempt was refused by the safe fetcher before any connection, and never retried
+    noted = wait_for(lambda: (_finished(http, response.json()["job_id"]) or {}).get("webhook", {}).get("attempts")
+                     and _finished(http, response.json()["job_id"])["webhook"])
+    assert noted["attempts"] == 1 and noted["error"].startswith("refused: ")
+    assert (noted["last_status"], noted["delivered_at"], noted["next_attempt_at"]) == (None, None, None)
 
 
 def _finished(http, job_id: str) -> dict[str, Any] | None:

@@ -187,7 +187,9 @@ def test_an_invalid_object_is_one_failed_job_charged_nothing(cloud, toolkit, key
 
     job = jobs(cloud).get(job_id)
     assert (job.status, job.owner, job.cost) == (JobStatus.FAILED, key.owner, 0)
-    assert reason in job.error
+    assert reason in job.error and not job.error.lower().startswith("invalid request payload")
+    assert (job.kind, job.slots, job.input) == (f"toolkit.{name.split('/')[0]}", [],
+                                                {"source_key": f"inbox/{key.key_id}/{name}"})
     assert toolkit._sfn.started == [] and credits(cloud, key) == 100
 
 
@@ -207,3 +209,13 @@ def test_the_layout_of_inbox_and_outbox_keys() -> None:
     assert obj is not None and (obj.key_id, obj.kind, obj.relative) == ("k1", "image2video", "a/b.png")
     assert output_key(obj, "j") == "outbox/k1/a/b.png.j.mp4"
     assert parse("inbox/mobile/app/u/x.png") is None and parse("inbox/k1/image2video/") is None
+
+
+def test_a_redelivered_event_maps_to_the_same_job_id(cloud, toolkit, key) -> None:
+    refused = put(cloud, f"inbox/{key.key_id}/image2video/bad.png", "08", length="many")  # one failed job
+    first = ingest(toolkit, aws.client("s3"), {"Records": [refused]})
+    again = ingest(toolkit, aws.client("s3"), {"Records": [refused]})
+    assert first == again and len(first) == 1
+
+    newer = put(cloud, f"inbox/{key.key_id}/image2video/bad.png", "09", length="many")  # a new version: a new job
+    assert ingest(toolkit, aws.client("s3"), {"Records": [newer]}) != first

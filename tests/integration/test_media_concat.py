@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 from reelgate.media import MediaError, concatenate, probe
-from reelgate.media.tools import binary
+from reelgate.media.concat import join_by_stream_copy
+from reelgate.media.tools import VIDEO_FORMATS, binary, local_input, run_ffmpeg, run_ffprobe
 
 
 def clip(path: Path, *, size: str, rate: int, seconds: float, audio_rate: int | None = 44100) -> Path:
@@ -76,8 +77,41 @@ def test_unreadable_input_reports_ffprobes_reason(tmp_path):
     assert "CalledProcessError" not in str(failure.value) and len(str(failure.value)) > 40
 
 
-def test_playlists_are_refused_even_when_named_mp4(tmp_path):
-    playlist = tmp_path / "evil.mp4"
-    playlist.write_text("#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\nhttp://127.0.0.1:9/x.ts\n#EXT-X-ENDLIST\n")
-    with pytest.raises(MediaError):
+PLAYLIST = "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\nhttp://127.0.0.1:9/x.ts\n#EXT-X-ENDLIST\n"
+
+
+@pytest.mark.parametrize("name", ["evil.m3u8", "evil.mp4"])
+def test_playlists_are_refused_even_when_named_mp4(tmp_path, name):
+    playlist = tmp_path / name
+    playlist.write_text(PLAYLIST)
+    with pytest.raises(MediaError) as refused:
         concatenate([playlist], tmp_path / "out.mp4")
+    # FFmpeg's own refusal, not a failed download: the HLS demuxer is not on the format whitelist (a playlist
+    # named .mp4 is not even detected as one, so it fails as an unreadable mp4).
+    expected = "Format not on whitelist 'mov,mp4" if name.endswith(".m3u8") else "moov atom not found"
+    assert expected in str(refused.value)
+
+
+def test_a_playlist_that_is_opened_reaches_no_network_protocol(tmp_path):
+    """Even where a demuxer that follows URLs is allowed, only the file protocol is: the protocol whitelist."""
+    playlist = tmp_path / "evil.m3u8"
+    playlist.write_text(PLAYLIST)
+    with pytest.raises(MediaError) as refused:
+        run_ffprobe(local_input(playlist, demuxer="hls", formats="hls"))
+    # exactly our whitelist, not the HLS demuxer's own default ('file,crypto,data')
+    assert "Protocol 'http' not on whitelist 'file'!" in str(refused.value)
+
+
+def test_the_concat_demuxer_list_opens_only_local_video_files(tmp_path):
+    playlist = tmp_path / "evil.m3u8"
+    playlist.write_text(PLAYLIST)
+    with pytest.raises(MediaError) as refused:  # the real stream-copy path: the listed file is a playlist
+        join_by_stream_copy([playlist], tmp_path / "out.mp4", with_audio=False)
+    assert "Format not on whitelist 'concat,mov,mp4" in str(refused.value)
+
+    listing = tmp_path / "inputs.txt"  # a list naming a URL: the protocol whitelist is inherited by each entry
+    listing.write_text("file 'http://127.0.0.1:9/x.mp4'\n")
+    with pytest.raises(MediaError) as refused:
+        run_ffmpeg(["-safe", "0", *local_input(listing, demuxer="concat", formats="concat," + VIDEO_FORMATS),
+                    "-c", "copy", str(tmp_path / "out.mp4")])
+    assert "Protocol 'http' not on whitelist 'file'!" in str(refused.value)

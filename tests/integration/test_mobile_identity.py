@@ -184,3 +184,57 @@ def test_the_submit_endpoints_limit_lookups_by_the_callers_address(stack: Stack,
     assert [(status, body["code"]) for status, body in answers] == [(401, 400012), (401, 400012), (503, 500069)]
     assert apphud_lookups(stack) == 2
     assert text2video("invented-3", source="192.0.2.2")[0] == 401  # another address is still served
+
+
+# --- Apphud failing: no access, the table's 503 / 500069 ---
+
+
+@pytest.mark.parametrize("status", [503, 500, 429])
+def test_apphud_down_answers_503_500069_and_generates_nothing(stack: Stack, status: int) -> None:
+    import httpx
+
+    httpx.post(f"{stack.apphud.base_url}/_sim/down", json={"down": True, "status": status}).raise_for_status()
+
+    answered = text2video("active_user")
+
+    assert answered[0] == 503 and answered[1]["code"] == 500069
+    assert stack.generate_calls() == 0 and stack.jobs() == []
+    httpx.post(f"{stack.apphud.base_url}/_sim/down", json={"down": False}).raise_for_status()
+    assert text2video("active_user")[0] == 200  # no refusal was cached
+
+
+def test_an_app_key_apphud_rejects_answers_503_500069_not_access(stack: Stack, monkeypatch) -> None:
+    monkeypatch.setenv("REELGATE_TEST_APPHUD_KEY", "app_wrong")  # the app's key, as Apphud sees it, is invalid
+
+    status, answer = text2video("active_user")
+
+    assert (status, answer["code"]) == (503, 500069)
+    assert "app_wrong" not in answer["message"]
+    assert stack.generate_calls() == 0 and stack.jobs() == []
+
+
+# --- DynamoDB throttling: the table's 503, other AWS errors a quiet 500 ---
+
+
+@pytest.mark.parametrize(("code", "status", "answer_code"), [
+    ("ThrottlingException", 503, 500069), ("ProvisionedThroughputExceededException", 503, 500069),
+    ("RequestLimitExceeded", 503, 500069), ("InternalServerError", 500, 500100),
+])
+def test_a_throttled_table_answers_503_500069(stack: Stack, code: str, status: int, answer_code: int) -> None:
+    from botocore.exceptions import ClientError
+
+    events = aws.table(stack.jobs_table).meta.client.meta.events
+
+    def refused(**_: Any) -> None:
+        raise ClientError({"Error": {"Code": code, "Message": "arn:aws:dynamodb:us-east-1:123:table/jobs"}}, "GetItem")
+
+    events.register("before-call.dynamodb.GetItem", refused)
+    try:
+        answer = reply(invoke("get_status", event("get_status", {
+            "app_bundle_id": BUNDLE, "apphud_user_id": "active_user",
+            "video_id": "00000000-0000-4000-8000-000000000000"})))
+    finally:
+        events.unregister("before-call.dynamodb.GetItem", refused)
+
+    assert (answer[0], answer[1]["code"]) == (status, answer_code)
+    assert "arn:aws" not in answer[1]["message"] and code not in answer[1]["message"]

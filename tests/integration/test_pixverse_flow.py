@@ -144,13 +144,18 @@ def test_a_provider_that_stalls_past_the_deadline_ends_in_error(cloud, providers
 
 
 def test_a_typical_60_second_generation_costs_at_most_20_state_transitions(cloud, providers, capsys) -> None:
+    from reelgate.mobile.generation import Generations
     from reelgate.settings import Settings
 
-    # With the production schedule (5 s growing to 30 s), how many looks does a 60 s generation take?
+    # With the production schedule (5 s growing to 30 s), how many looks does a 60 s generation take? The
+    # first wait is the submission's (poll_initial_seconds), each later one the poll task's next_wait.
     production = Settings(_env_file=None, poll_initial_seconds=5, poll_max_seconds=30, poll_growth=2.0)
-    schedule = [int(min(production.poll_max_seconds, production.poll_initial_seconds * production.poll_growth ** n))
-                for n in range(20)]
+    generations = Generations(jobs=None, limits=None, media=None, pixverse=None, events_client=None,
+                              settings=production)
+    schedule = [production.poll_initial_seconds] + [generations.next_wait(polls) for polls in range(1, 20)]
+    assert schedule[:6] == [5, 10, 20, 30, 30, 30]
     looks = next(n for n in range(1, 20) if sum(schedule[:n]) >= 60)
+    assert looks == 4
     providers.configure(polls_until_done=looks - 1)  # the same number of looks, without waiting for real
 
     _, body = submit()

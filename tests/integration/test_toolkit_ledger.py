@@ -249,3 +249,138 @@ def test_admin_queue_recount(cloud, client, tables, capsys) -> None:
     assert report["keys"] == {key.key_id: {"before": 4, "after": 1}} and report["unfinished"] == 1
     assert counters.snapshot(client, tables["state_table"], key.pk, attr=ACTIVE, rev="active_rev").value == 1
 
+
+
+@pytest.mark.parametrize("first", [JobStatus.FAILED, JobStatus.SUCCEEDED])
+def test_a_settled_job_is_never_settled_again_so_nothing_is_refunded_or_freed_twice(client, tables, first) -> None:
+    key = new_key(tables, 100)
+    books = ledger(client, tables, max_queue_length=5)
+    other, job = job_for(key), job_for(key)
+    books.admit(other, key, PRICE)  # a second unfinished job: its slots must survive a repeated settle
+    books.admit(job, key, PRICE)
+    books.settle(job, first, refund=PRICE if first is JobStatus.FAILED else 0, error="x")
+    after_first = key_of(tables, key)
+
+    for to in (JobStatus.FAILED, JobStatus.SUCCEEDED):
+        with pytest.raises(Conflict, match="already settled"):
+            books.settle(job, to, refund=PRICE, error="again")
+
+    charged = PRICE if first is JobStatus.FAILED else 2 * PRICE  # a failure's refund, made once
+    assert key_of(tables, key).credits == after_first.credits == 100 - charged
+    assert key_of(tables, key).active == 1 and books.queue_length() == 1
+    stored = aws.table(tables["jobs_table"]).get_item(Key={"job_id": job.job_id})["Item"]
+    assert stored["status"] == first.value and stored["error"] == "x"
+
+
+def test_the_queue_admits_exactly_its_length(client, tables) -> None:
+    key = new_key(tables, 1000)
+    books = ledger(client, tables, max_queue_length=3)
+    admitted = [job_for(key) for _ in range(3)]
+    for job in admitted:
+        books.admit(job, key, PRICE)
+
+    with pytest.raises(QueueFull, match=r"MAX_QUEUE_LENGTH \(3\) reached"):
+        books.admit(job_for(key), key, PRICE)
+    assert books.queue_length() == 3 and key_of(tables, key).credits == 1000 - 3 * PRICE
+
+    books.settle(admitted[0], JobStatus.SUCCEEDED)
+    books.admit(job_for(key), key, PRICE)
+    assert books.queue_length() == 3
+
+
+class PagedClient:
+    """The DynamoDB client, scanning one item a page: the recount must follow LastEvaluatedKey."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def scan(self, **kwargs: Any) -> Any:
+        return self._client.scan(Limit=1, **kwargs)
+
+
+def test_the_recount_reads_every_page_of_jobs_and_keys(client, tables) -> None:
+    keys = [new_key(tables, 1000, f"k{n}") for n in range(4)]  # 3, 2, 1 and no unfinished jobs
+    books = ledger(PagedClient(client), tables, max_queue_length=10)
+    for n, key in enumerate(keys):
+        for _ in range(3 - n):
+            books.admit(job_for(key), key, PRICE)
+    drifted = [(keys[1], 9), (keys[2], 5), (keys[3], 4)]  # keys[0]'s counter stays right
+    for key, value in drifted:
+        client.update_item(TableName=tables["state_table"], Key={"pk": {"S": key.pk}}, UpdateExpression="SET #a = :n",
+                           ExpressionAttributeNames={"#a": ACTIVE}, ExpressionAttributeValues={":n": {"N": str(value)}})
+
+    assert len(books.unfinished()) == 6
+    report = books.recount()
+
+    assert report.unfinished == 6 and report.complete and report.queue is None  # the queue counter was right
+    assert report.keys == {keys[1].key_id: {"before": 9, "after": 2}, keys[2].key_id: {"before": 5, "after": 1},
+                           keys[3].key_id: {"before": 4, "after": 0}}
+    assert [key_of(tables, key).active for key in keys] == [3, 2, 1, 0]
+
+
+def test_the_recount_never_recreates_a_key_deleted_while_it_counted(client, tables) -> None:
+    key = new_key(tables, 1000)
+    books = ledger(client, tables)
+    books.admit(job_for(key), key, PRICE)
+    client.update_item(TableName=tables["state_table"], Key={"pk": {"S": key.pk}}, UpdateExpression="SET #a = :n",
+                       ExpressionAttributeNames={"#a": ACTIVE}, ExpressionAttributeValues={":n": {"N": "7"}})
+    scan = books.unfinished
+
+    def scan_while_the_key_is_deleted() -> list[Job]:
+        jobs = scan()
+        client.delete_item(TableName=tables["state_table"], Key={"pk": {"S": key.pk}})
+        return jobs
+
+    books.unfinished = scan_while_the_key_is_deleted  # type: ignore[method-assign]
+    report = books.recount(attempts=2)
+
+    assert report.keys == {} and not report.complete
+    assert "Item" not in client.get_item(TableName=tables["state_table"], Key={"pk": {"S": key.pk}})
+
+
+def test_a_job_exactly_at_the_stale_age_is_left_and_one_past_it_is_settled(client, tables) -> None:
+    key = new_key(tables, 1000)
+    job = job_for(key)
+    created = job.created.timestamp()
+    ledger(client, tables).admit(job, key, PRICE)
+
+    assert ledger(client, tables, clock=lambda: created + 60).settle_stale(60) == []
+    assert ledger(client, tables, clock=lambda: created + 60.5).settle_stale(60) == [job.job_id]
+
+
+def test_a_stale_job_settled_meanwhile_does_not_stop_the_others(client, tables, monkeypatch) -> None:
+    key = new_key(tables, 1000)
+    books = ledger(client, tables, clock=lambda: time.time() + 7200)
+    first, second = job_for(key), job_for(key)
+    books.admit(first, key, PRICE)
+    books.admit(second, key, PRICE)
+    real, raced = books.settle, []
+
+    def settled_elsewhere_once(job: Job, *args: Any, **kwargs: Any) -> None:
+        if not raced:  # whichever job comes first was settled by its own flow meanwhile
+            raced.append(job.job_id)
+            real(job, JobStatus.SUCCEEDED)
+            raise Conflict(f"job {job.job_id} is already settled")
+        real(job, *args, **kwargs)
+
+    monkeypatch.setattr(books, "settle", settled_elsewhere_once)
+    assert books.settle_stale(60) == [j.job_id for j in (first, second) if j.job_id not in raced]
+
+
+def test_too_many_jobs_names_the_cap() -> None:
+    refused = TooManyJobs(4)
+    assert refused.limit == 4
+    assert str(refused) == ("this API key already has 4 unfinished jobs, the most it may have at once; "
+                            "retry when one has finished")
+
+
+def test_a_job_admitted_before_slots_were_recorded_holds_a_queue_slot(client, tables) -> None:
+    from reelgate.toolkit.ledger import KEY, QUEUE, holds
+
+    key = new_key(tables, 100)
+    assert holds(job_for(key).model_copy(update={"slots": None})) == [QUEUE]
+    assert holds(job_for(key).model_copy(update={"slots": []})) == []
+    assert holds(job_for(key).model_copy(update={"slots": [KEY, QUEUE]})) == [KEY, QUEUE]

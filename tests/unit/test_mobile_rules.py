@@ -18,12 +18,41 @@ def test_provider_codes_map_to_the_tables_statuses(table, code, status) -> None:
     assert (error.code, error.status) == (code, status)
 
 
-def test_every_table_row_of_the_spec_is_present() -> None:
-    assert set(errors.TEXT2VIDEO) == {400011, 400012, 400017, 400018, 400019, 500043, 500090, 500060, 500044,
-                                      500054, 500063, 500100}
-    assert set(errors.IMAGE2VIDEO) == {400011, 400017, 400032, 500030, 500032, 500033, 500041, 500043, 500090,
-                                       500060, 500054, 500063}
-    assert set(errors.GET_STATUS) == {400011, 400017, 500008, 500020, 500064, 500069, 500100}
+def test_every_table_row_of_the_spec_is_present_with_its_status() -> None:
+    # SPEC.md's three error tables, row by row: code -> HTTP status
+    assert errors.TEXT2VIDEO == {400011: 422, 400012: 401, 400017: 422, 400018: 413, 400019: 413, 500043: 402,
+                                 500090: 402, 500060: 429, 500044: 429, 500054: 403, 500063: 403, 500100: 500}
+    assert errors.IMAGE2VIDEO == {400011: 422, 400017: 422, 400032: 422, 500030: 413, 500032: 415, 500033: 422,
+                                  500041: 500, 500043: 402, 500090: 402, 500060: 429, 500054: 403, 500063: 403}
+    assert errors.GET_STATUS == {400011: 422, 400017: 422, 500008: 404, 500020: 403, 500064: 404, 500069: 503,
+                                 500100: 500}
+
+
+@pytest.mark.parametrize(("code", "status"), [
+    (errors.EMPTY_PARAMETER, 422), (errors.INVALID_ACCOUNT, 401), (errors.INVALID_PARAMETER, 422),
+    (errors.PROMPT_TOO_LONG, 413), (errors.IMAGE_TOO_LARGE, 413), (errors.UNSUPPORTED_IMAGE, 415),
+    (errors.PARALLEL_LIMIT, 429), (errors.MONTHLY_LIMIT, 429), (errors.OVERLOADED, 503), (errors.NO_ACCESS, 403),
+    (errors.NOT_FOUND, 404), (errors.CONTENT_DELETED, 404), (errors.INTERNAL, 500),
+])
+def test_our_own_errors_answer_their_tables_status(code: int, status: int) -> None:
+    error = ApiError(code, "m")
+    assert (error.code, error.status, error.message, str(error)) == (code, status, "m", "m")
+
+
+def test_named_codes_are_the_specs_numbers() -> None:
+    assert (errors.EMPTY_PARAMETER, errors.INVALID_ACCOUNT, errors.INVALID_PARAMETER, errors.PROMPT_TOO_LONG,
+            errors.IMAGE_TOO_LARGE, errors.UNSUPPORTED_IMAGE, errors.PARALLEL_LIMIT, errors.MONTHLY_LIMIT,
+            errors.OVERLOADED, errors.NO_ACCESS, errors.NOT_FOUND, errors.CONTENT_DELETED, errors.INTERNAL) == (
+        400011, 400012, 400017, 400018, 500030, 500032, 500044, 500060, 500069, 500020, 500008, 500064, 500100)
+
+
+def test_an_explicit_status_wins_and_an_unknown_code_is_a_500() -> None:
+    assert ApiError(errors.OVERLOADED, "m", 500).status == 500
+    assert ApiError(123456, "m").status == 500
+
+
+def test_a_provider_error_says_it_came_from_pixverse() -> None:
+    assert from_provider(500054, "blocked", errors.TEXT2VIDEO).message == "Pixverse: blocked"
 
 
 @pytest.mark.parametrize(("body", "code"), [

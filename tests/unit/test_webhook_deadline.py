@@ -22,21 +22,32 @@ class Failing:
         raise FetchError("connection refused")
 
 
-def test_no_retry_starts_that_would_outlast_the_invocation(settings_env: Any) -> None:
-    poster = Failing()
-    started = time.monotonic()
+class Clock:
+    """The deadline's clock, moved only by the sleeps: the outcome cannot depend on the machine's load."""
 
-    # 2.5 s left; backoff 0.4 s then 0.8 s: the second retry would end after the deadline.
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_no_retry_starts_that_would_outlast_the_invocation(settings_env: Any, monkeypatch: Any) -> None:
+    clock = Clock()
+    monkeypatch.setattr(deadline, "time", clock)
+    poster = Failing()
+
+    # 2.5 s left; backoff 0.4 s then 0.8 s: the second retry (0.8 s + an attempt's 2 s) would end after it.
     with deadline.bounded(2.5):
         delivery = deliver("https://hooks.example/x", {"a": 1}, secret=new_secret(), msg_id="msg_1",
-                           attempts=5, backoff=0.4, poster=poster)
+                           attempts=5, backoff=0.4, poster=poster, sleep=clock.sleep)
 
-    took = time.monotonic() - started
     assert (delivery.delivered, delivery.attempts) == (False, 2)
-    assert delivery.error is not None
-    assert "no time left in this invocation" in delivery.error
-    assert len(poster.at) == 2
-    assert took < 2.5
+    assert delivery.error == "connection refused; no time left in this invocation for another attempt"
+    assert len(poster.at) == 2 and clock.now == 1000.4  # one backoff slept, none past the deadline
 
 
 def test_without_a_deadline_every_attempt_is_made(settings_env: Any) -> None:

@@ -152,6 +152,8 @@ class Limits:
         release failed); that is the repair path next to the leases' expiry. `expired(job_id)` is told
         of every holder whose lease ran out (a submission killed mid-call), before anything is counted,
         so it can end that job and give its month back first."""
+        if app.monthly_generations <= 0:  # the quota's condition lets a first generation through
+            raise ApiError(MONTHLY_LIMIT, "this app allows no generations")
         now = self._clock()
         month = now.strftime("%Y-%m")
         for attempt in range(self._attempts):
