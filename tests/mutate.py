@@ -46,7 +46,7 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
                                        "tests/integration/test_toolkit_admission.py"]),
     "webhooks": (["webhooks.py"], ["tests/unit/test_webhook_schedule.py", "tests/unit/test_webhook_deadline.py",
                                    "tests/unit/test_webhook_delivery.py",
-                                   "tests/integration/test_webhooks.py"]),
+                                   "tests/integration/test_webhook_sender.py"]),
     "fetch": (["fetch.py"], ["tests/unit/test_fetch_addresses.py", "tests/unit/test_fetch_ports.py",
                              "tests/integration/test_fetch.py", "tests/integration/test_fetch_deadline.py"]),
     "media_tools": (["media/tools.py"], ["tests/integration/test_media_concat.py",

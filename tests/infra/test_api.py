@@ -17,7 +17,7 @@ def test_methods_are_exactly_the_registry_routes(synth: Synth) -> None:
     found = set()
     for method in of_type(synth.resources, "AWS::ApiGateway::Method").values():
         props = method["Properties"]
-        if props["HttpMethod"] == "OPTIONS":  # CORS preflights (tests/infra/test_cors.py)
+        if props["HttpMethod"] == "OPTIONS":  # CORS preflights (tests/infra/test_cors_template.py)
             continue
         path = "/" if "Fn::GetAtt" in props["ResourceId"] else paths[props["ResourceId"]["Ref"]]
         uri = props["Integration"]["Uri"]["Fn::Join"][1]
