@@ -222,7 +222,9 @@ def test_an_app_key_apphud_rejects_answers_503_500069_not_access(stack: Stack, m
 ])
 def test_a_throttled_table_answers_503_500069(stack: Stack, code: str, status: int, answer_code: int) -> None:
     from botocore.exceptions import ClientError
+    from reelgate.mobile import api
 
+    api.mobile.cache_clear()  # get_status composes its stores anew, on the client refused below
     events = aws.table(stack.jobs_table).meta.client.meta.events
 
     def refused(**_: Any) -> None:

@@ -150,7 +150,7 @@ def test_a_typical_60_second_generation_costs_at_most_20_state_transitions(cloud
     # With the production schedule (5 s growing to 30 s), how many looks does a 60 s generation take? The
     # first wait is the submission's (poll_initial_seconds), each later one the poll task's next_wait.
     production = Settings(_env_file=None, poll_initial_seconds=5, poll_max_seconds=30, poll_growth=2.0)
-    generations = Generations(jobs=None, limits=None, media=None, pixverse=None, events_client=None,
+    generations = Generations(jobs=None, limits=None, media=None, pixverse=None,
                               settings=production)
     schedule = [production.poll_initial_seconds] + [generations.next_wait(polls) for polls in range(1, 20)]
     assert schedule[:6] == [5, 10, 20, 30, 30, 30]

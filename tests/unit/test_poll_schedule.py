@@ -10,7 +10,7 @@ PRODUCTION = {"poll_initial_seconds": 5, "poll_max_seconds": 30, "poll_growth": 
 
 
 def generations(**settings: float) -> Generations:
-    return Generations(jobs=None, limits=None, media=None, pixverse=None, events_client=None,
+    return Generations(jobs=None, limits=None, media=None, pixverse=None,
                        settings=Settings(_env_file=None, **settings))
 
 
