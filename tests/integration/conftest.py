@@ -52,8 +52,19 @@ def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
             _reset_caches()
             yield Cloud(env=env, session=boto3.Session())
         finally:
+            _stop_flows()
             moto_lambda.uninstall()
             _reset_caches()
+
+
+def _stop_flows() -> None:
+    """Stop the flows a test left running: moto runs them on threads that outlive the test, and a flow
+    that goes on would act on the next test's tables (a give-back of a quota, a slot released)."""
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    for machine in sfn.list_state_machines()["stateMachines"]:
+        running = sfn.list_executions(stateMachineArn=machine["stateMachineArn"], statusFilter="RUNNING")
+        for execution in running["executions"]:
+            sfn.stop_execution(executionArn=execution["executionArn"])
 
 
 @dataclass
