@@ -47,3 +47,14 @@ def circle_image(path: Path, size: tuple[int, int] = (1200, 900), fmt: str = "JP
     ImageDraw.Draw(image).ellipse((w // 2 - r, h // 2 - r, w // 2 + r, h // 2 + r), fill="white")
     image.save(path, fmt)
     return path
+
+
+class MemoryTable:
+    """A DynamoDB table's items in a dict, keyed by `pk`: the reads unit tests' fakes share."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, dict[str, Any]] = {}
+
+    def get_item(self, Key: dict[str, str]) -> dict[str, Any]:
+        item = self.items.get(Key["pk"])
+        return {"Item": dict(item)} if item else {}

@@ -12,20 +12,15 @@ from reelgate.mobile.apps import App
 from reelgate.mobile.errors import GET_STATUS, INVALID_ACCOUNT, OVERLOADED, ApiError
 from reelgate.providers.apphud import ApphudAuthError, ApphudError, ApphudUnavailable, Customer
 
+from tests.helpers import MemoryTable
+
 APP = App(bundle_id="com.example.app", apphud_key_ref="env:NONE")
 ACTIVE = [{"status": "regular", "environment": "production",
            "expires_at": (datetime.now(UTC) + timedelta(days=30)).isoformat()}]
 
 
-class Table:
+class Table(MemoryTable):
     """The three calls Entitlements makes on its DynamoDB table, kept in a dict."""
-
-    def __init__(self) -> None:
-        self.items: dict[str, dict[str, Any]] = {}
-
-    def get_item(self, Key: dict[str, str]) -> dict[str, Any]:
-        item = self.items.get(Key["pk"])
-        return {"Item": dict(item)} if item else {}
 
     def put_item(self, Item: dict[str, Any]) -> None:
         self.items[Item["pk"]] = dict(Item)

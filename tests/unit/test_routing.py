@@ -13,16 +13,11 @@ from reelgate.providers import pixverse
 from reelgate.providers.topview_errors import TopViewError, error_for
 from reelgate.routing import Breaker, Router, unavailable
 
+from tests.helpers import MemoryTable
 
-class Table:
+
+class Table(MemoryTable):
     """The breaker's items, in memory."""
-
-    def __init__(self) -> None:
-        self.items: dict[str, dict[str, Any]] = {}
-
-    def get_item(self, Key: dict[str, str]) -> dict[str, Any]:
-        item = self.items.get(Key["pk"])
-        return {"Item": dict(item)} if item else {}
 
     def update_item(self, Key: dict[str, str], ExpressionAttributeValues: dict[str, Any],
                     **_: Any) -> None:
