@@ -79,6 +79,15 @@ def test_a_transition_needs_the_job_to_exist_and_to_be_in_an_allowed_state(store
     assert store.get(job.job_id).status is JobStatus.RUNNING
 
 
+@pytest.mark.parametrize("start", [JobStatus.QUEUED, JobStatus.SUBMITTING])
+def test_no_job_moves_back_to_a_starting_state(store: JobStore, start: JobStatus) -> None:
+    job = store.create(Job(kind="k", owner="o"))
+    store.transition(job.job_id, JobStatus.RUNNING)
+    with pytest.raises(ValueError, match="starting state"):
+        store.transition(job.job_id, start)
+    assert store.get(job.job_id).status is JobStatus.RUNNING
+
+
 def test_a_callers_jobs_are_listed_by_time(store: JobStore) -> None:
     old = Job(kind="k", owner="key#a", created_at=(datetime.now(UTC) - timedelta(hours=2)).isoformat())
     store.create(old)

@@ -106,6 +106,8 @@ class JobStore:
     def transition(self, job_id: str, to: JobStatus, **fields: Any) -> Job:
         """Move a job to `to`, setting `fields`; raises Conflict if it is not in an allowed state."""
         allowed = _ALLOWED_FROM[to]
+        if not allowed:  # jobs are created QUEUED or SUBMITTING; no state moves back there
+            raise ValueError(f"no job moves to {to.value}: it is a starting state")
         values: dict[str, Any] = {":to": to.value, ":now": now_iso()}
         values |= {f":from{i}": s.value for i, s in enumerate(allowed)}
         names = {"#status": "status", "#updated_at": "updated_at"}
