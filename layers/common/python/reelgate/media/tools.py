@@ -110,13 +110,14 @@ def run_ffprobe(args: list[str], *, timeout: float | None = None) -> str:
 def ffmpeg_sink(args: list[str], *, timeout: float | None = None) -> Iterator[Any]:
     """Run ffmpeg reading `pipe:0`; yield its stdin (unbuffered) to write to; on exit, wait and check it.
 
-    ffmpeg dying mid-stream ends the writing (BrokenPipeError is absorbed) and raises MediaError with its
-    stderr; at the time limit its whole process group is killed (MediaTimeout); any error of the writer
-    kills the group too. The process is always reaped; stderr goes to an anonymous temporary file.
+    ffmpeg dying mid-stream ends the writing and raises MediaError with its stderr (or, had it exited
+    cleanly without reading everything, saying so); at the time limit its whole process group is killed
+    (MediaTimeout); any error of the writer kills the group too. The process is always reaped; stderr
+    goes to an anonymous temporary file (nothing left behind, and no pipe to drain).
     """
     command = ffmpeg_command(args)
     limit = run_timeout(timeout)
-    expired = threading.Event()
+    expired, broken = threading.Event(), False
     with tempfile.TemporaryFile() as errors, subprocess.Popen(
         command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=errors, bufsize=0, start_new_session=True
     ) as process:
@@ -130,9 +131,11 @@ def ffmpeg_sink(args: list[str], *, timeout: float | None = None) -> Iterator[An
         timer.start()
         try:
             assert process.stdin is not None
-            with contextlib.suppress(BrokenPipeError):
+            try:
                 yield process.stdin
                 process.stdin.close()
+            except BrokenPipeError:
+                broken = True
             process.wait()
         except BaseException:
             _kill_group(process)
@@ -144,6 +147,8 @@ def ffmpeg_sink(args: list[str], *, timeout: float | None = None) -> Iterator[An
     if expired.is_set():
         raise MediaTimeout(f"ffmpeg timed out after {limit:.1f} s")
     _check_exit("ffmpeg", process.returncode, stderr)
+    if broken:
+        raise MediaError("ffmpeg stopped reading its input before the end")
 
 
 def write_all(sink: Any, data: memoryview) -> None:
