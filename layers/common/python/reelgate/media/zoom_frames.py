@@ -43,8 +43,8 @@ def render_zoom_frames(still: Still, plan: ZoomPlan, out: Path, frames: range, e
     cv2.setNumThreads(1)  # the encoder needs the other cores more than the warp does
     try:
         with ffmpeg_sink(raw_input(width, height, plan.frame_rate) + encoder) as sink:
-            _pipeline(sink, buffers, frames, lambda index, buffer: _warp(
-                cv2, np, planes, _planes(buffer, width, height), zoom_at(index, plan.frames, plan.target_zoom)))
+            _pipeline(sink, buffers, frames, lambda index, buffer: warp_frame(
+                planes, _planes(buffer, width, height), zoom_at(index, plan.frames, plan.target_zoom)))
     except BaseException:
         out.unlink(missing_ok=True)  # never a partial video left behind
         raise
@@ -64,7 +64,7 @@ def decode_still(still: Still, plan: ZoomPlan) -> bytes:
 
 
 def raw_input(width: int, height: int, frame_rate: int) -> list[str]:
-    """The encoder's input: raw limited-range yuv420p frames on stdin, chroma sited as H.264 assumes, square pixels."""
+    """The encoder's input: raw limited-range yuv420p frames on stdin, chroma sited as H.264 assumes."""
     return ["-protocol_whitelist", "pipe", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{width}x{height}",
             "-r", str(frame_rate), "-color_range", "tv", "-colorspace", "bt470bg",
             "-chroma_sample_location", "left", "-i", "pipe:0", "-vf", "setsar=1"]  # fmt: skip
@@ -78,8 +78,11 @@ def _planes(frame: Any, width: int, height: int) -> tuple[Any, Any, Any]:
             frame[luma + chroma:].reshape(height // 2, width // 2))  # fmt: skip
 
 
-def _warp(cv2: Any, np: Any, source: tuple[Any, Any, Any], target: tuple[Any, Any, Any], zoom: float) -> None:
-    """One zoomed frame: each plane resampled (bilinear) into `target` with its own centre mapping."""
+def warp_frame(source: tuple[Any, Any, Any], target: tuple[Any, Any, Any], zoom: float) -> None:
+    """One zoomed frame: each 4:2:0 plane resampled (bilinear) into `target` with its own centre mapping."""
+    import cv2
+    import numpy as np
+
     height, width = source[0].shape
     for index, (plane, into) in enumerate(zip(source, target, strict=True)):
         chroma = index > 0
