@@ -38,13 +38,13 @@ def render_zoom_frames(still: Still, plan: ZoomPlan, out: Path, frames: range, e
 
     width, height = plan.canvas
     source = decode_still(still, plan)
-    planes = _planes(np.frombuffer(source, np.uint8), width, height)
+    planes = yuv_planes(np.frombuffer(source, np.uint8), width, height)
     buffers = [np.empty(width * height * 3 // 2, np.uint8) for _ in range(IN_FLIGHT)]
     cv2.setNumThreads(1)  # the encoder needs the other cores more than the warp does
     try:
         with ffmpeg_sink(raw_input(width, height, plan.frame_rate) + encoder) as sink:
             _pipeline(sink, buffers, frames, lambda index, buffer: warp_frame(
-                planes, _planes(buffer, width, height), zoom_at(index, plan.frames, plan.target_zoom)))
+                planes, yuv_planes(buffer, width, height), zoom_at(index, plan.frames, plan.target_zoom)))
     except BaseException:
         out.unlink(missing_ok=True)  # never a partial video left behind
         raise
@@ -70,7 +70,7 @@ def raw_input(width: int, height: int, frame_rate: int) -> list[str]:
             "-chroma_sample_location", "left", "-i", "pipe:0", "-vf", "setsar=1"]  # fmt: skip
 
 
-def _planes(frame: Any, width: int, height: int) -> tuple[Any, Any, Any]:
+def yuv_planes(frame: Any, width: int, height: int) -> tuple[Any, Any, Any]:
     """Y, U and V of one contiguous yuv420p buffer, as 2-D views (no copies)."""
     luma, chroma = width * height, width * height // 4
     return (frame[:luma].reshape(height, width),
