@@ -107,6 +107,7 @@ lock: ## re-resolve the locked requirements after editing requirements/*.in
 
 bench: venv ffmpeg ## speed ratios (printed, never asserted)
 	$(PY) bench/image_to_video.py
+	$(PY) bench/image_to_video_api.py
 	$(PY) bench/concatenate.py
 	$(PY) bench/local_cloud.py
 	$(PY) bench/pixverse_flow.py

@@ -43,3 +43,10 @@ def test_output_is_constant_rate_h264_yuv420p_faststart_without_audio():
     assert option(args, "-movflags") == "+faststart"
     assert "-an" in args
     assert args[-1] == "/tmp/out.mp4"
+
+
+def test_a_segment_encodes_exactly_its_own_frames():
+    plan = plan_zoom(STILL.size, 1, length=5, frame_rate=30, zoom_speed=3)
+    args = image_video_args(STILL, plan, Path("/tmp/out.mp4"), range(30, 75))
+    assert option(args, "-frames:v") == "45"
+    assert "loop=loop=44" in option(args, "-filter_complex")

@@ -16,10 +16,12 @@ from reelgate.media.zoom import (
     fill_size,
     final_zoom,
     frame_count,
+    frame_range,
     perspective_filter,
     plan_zoom,
     upright_size,
     zoom_at,
+    zoom_axis,
     zoom_filter_graph,
 )
 
@@ -143,3 +145,47 @@ def test_orientation_filters_show_the_picture_as_exif_viewers_do(orientation):
         shown = FFMPEG_FILTERS[name](shown)
     assert list(shown.getdata()) == list(expected.getdata())
     assert shown.size == upright_size(3, 2, orientation)
+
+
+@pytest.mark.parametrize("frame", [0, 37, 149])
+def test_zoom_axis_is_the_perspective_filters_mapping(frame):
+    """The OpenCV path and the ffmpeg graph resample by the same maths: output index i ← offset + scale·i."""
+    plan = plan_zoom((3000, 2000), 1, length=5, frame_rate=30, zoom_speed=3)
+    found = {k: evaluate(v, W=1920, H=1080, **{"in": frame + 1}) for k, v in corners(plan).items()}
+    zoom = zoom_at(frame, plan.frames, plan.target_zoom)
+    assert zoom_axis(zoom, 1920) == pytest.approx(((found["x1"] - found["x0"]) / 1920, found["x0"]))
+    assert zoom_axis(zoom, 1080) == pytest.approx(((found["y2"] - found["y0"]) / 1080, found["y0"]))
+
+
+@pytest.mark.parametrize("zoom", [1.0, 1.15, 4.0])
+def test_zoom_axis_keeps_the_middle_fixed_and_each_chroma_sample_on_its_luma_point(zoom):
+    scale, offset = zoom_axis(zoom, 1920)
+    assert scale == pytest.approx(1 / zoom)
+    assert offset + scale * 959.5 == pytest.approx(959.5)  # luma: the frame's middle stays put
+    # 4:2:0, chroma at luma (2j, 2k + 0.5): the chroma sample lands where its luma point lands
+    for length, chroma, site in ((1920, "h", 0.0), (1080, "v", 0.5)):
+        luma_scale, luma_offset = zoom_axis(zoom, length)
+        chroma_scale, chroma_offset = zoom_axis(zoom, length, chroma=chroma)
+        for j in (0, 100, length // 2 - 1):
+            source_luma = luma_offset + luma_scale * (2 * j + site)
+            assert 2 * (chroma_offset + chroma_scale * j) + site == pytest.approx(source_luma)
+
+
+def test_frame_range_is_the_whole_plan_or_a_non_empty_part_of_it():
+    plan = plan_zoom((3000, 2000), 1, length=1, frame_rate=30, zoom_speed=3)
+    assert frame_range(plan) == range(30)
+    assert frame_range(plan, 10, 20) == range(10, 20)
+    assert frame_range(plan, 29) == range(29, 30)
+    for first, stop in ((-1, 5), (5, 5), (20, 10), (0, 31), (30, None)):
+        with pytest.raises(ValueError, match="not a non-empty part"):
+            frame_range(plan, first, stop)
+
+
+def test_a_segment_of_the_graph_keeps_the_whole_videos_zoom():
+    plan = plan_zoom((3000, 2000), 1, length=1, frame_rate=30, zoom_speed=30)
+    graph = zoom_filter_graph(plan, range(10, 20))
+    assert "loop=loop=9:size=1:start=0" in graph
+    left = dict(re.findall(r"(x\d|y\d)='([^']*)'", graph))["x0"]
+    for local in range(10):  # perspective's `in` counts the segment's own frames from 1
+        expected = zoom_axis(zoom_at(10 + local, 30, plan.target_zoom), 1920)[1]
+        assert evaluate(left, W=1920, H=1080, **{"in": local + 1}) == pytest.approx(expected)

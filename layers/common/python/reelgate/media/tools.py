@@ -6,7 +6,11 @@ import contextlib
 import os
 import signal
 import subprocess
+import tempfile
+import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from reelgate import deadline
 from reelgate.errors import ReelgateError
@@ -57,12 +61,12 @@ def run_timeout(requested: float | None = None) -> float:
     return allowed
 
 
-def _run(command: list[str], timeout: float | None) -> str:
+def _run(command: list[str], timeout: float | None) -> bytes:
     tool = Path(command[0]).name
     limit = run_timeout(timeout)
     # A session of its own: on timeout the whole group goes, including anything the tool started.
     with subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True, start_new_session=True) as process:
+                          start_new_session=True) as process:
         try:
             stdout, stderr = process.communicate(timeout=limit)
         except subprocess.TimeoutExpired as exc:
@@ -73,21 +77,81 @@ def _run(command: list[str], timeout: float | None) -> str:
         except BaseException:
             _kill_group(process)
             raise
-    if process.returncode != 0:
-        raise MediaError(f"{tool} failed (exit {process.returncode}): {stderr_tail(stderr)}")
+    _check_exit(tool, process.returncode, stderr)
     return stdout
 
 
-def _kill_group(process: subprocess.Popen[str]) -> None:
+def _check_exit(tool: str, returncode: int, stderr: bytes) -> None:
+    if returncode != 0:
+        raise MediaError(f"{tool} failed (exit {returncode}): {stderr_tail(stderr.decode(errors='replace'))}")
+
+
+def _kill_group(process: subprocess.Popen[Any]) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
 
 
-def run_ffmpeg(args: list[str], *, timeout: float | None = None) -> None:
-    """Run ffmpeg non-interactively, overwriting `out`; raise MediaError with its stderr on failure."""
-    _run([str(binary("ffmpeg")), "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *args], timeout)
+def ffmpeg_command(args: list[str]) -> list[str]:
+    """ffmpeg, non-interactive (stdin is never read as keys), errors only, overwriting its output."""
+    return [str(binary("ffmpeg")), "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *args]
+
+
+def run_ffmpeg(args: list[str], *, timeout: float | None = None) -> bytes:
+    """Run ffmpeg; return its stdout (raw frames when asked for them); MediaError with its stderr on failure."""
+    return _run(ffmpeg_command(args), timeout)
 
 
 def run_ffprobe(args: list[str], *, timeout: float | None = None) -> str:
     """Run ffprobe and return its stdout (JSON when asked for it)."""
-    return _run([str(binary("ffprobe")), "-hide_banner", "-loglevel", "error", *args], timeout)
+    return _run([str(binary("ffprobe")), "-hide_banner", "-loglevel", "error", *args], timeout).decode()
+
+
+@contextlib.contextmanager
+def ffmpeg_sink(args: list[str], *, timeout: float | None = None) -> Iterator[Any]:
+    """Run ffmpeg reading `pipe:0`; yield its stdin (unbuffered) to write to; on exit, wait and check it.
+
+    ffmpeg dying mid-stream ends the writing and raises MediaError with its stderr (or, had it exited
+    cleanly without reading everything, saying so); at the time limit its whole process group is killed
+    (MediaTimeout); any error of the writer kills the group too. The process is always reaped; stderr
+    goes to an anonymous temporary file (nothing left behind, and no pipe to drain).
+    """
+    command = ffmpeg_command(args)
+    limit = run_timeout(timeout)
+    expired, broken = threading.Event(), False
+    with tempfile.TemporaryFile() as errors, subprocess.Popen(
+        command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=errors, bufsize=0, start_new_session=True
+    ) as process:
+
+        def stop() -> None:
+            expired.set()
+            _kill_group(process)
+
+        timer = threading.Timer(limit, stop)
+        timer.daemon = True
+        timer.start()
+        try:
+            assert process.stdin is not None
+            try:
+                yield process.stdin
+                process.stdin.close()
+            except BrokenPipeError:
+                broken = True
+            process.wait()
+        except BaseException:
+            _kill_group(process)
+            raise
+        finally:
+            timer.cancel()
+        errors.seek(0)
+        stderr = errors.read()
+    if expired.is_set():
+        raise MediaTimeout(f"ffmpeg timed out after {limit:.1f} s")
+    _check_exit("ffmpeg", process.returncode, stderr)
+    if broken:
+        raise MediaError("ffmpeg stopped reading its input before the end")
+
+
+def write_all(sink: Any, data: memoryview) -> None:
+    """Write every byte of `data` (an unbuffered pipe may take part of it per call)."""
+    while data:
+        data = data[sink.write(data):]

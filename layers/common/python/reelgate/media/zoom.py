@@ -1,13 +1,15 @@
 """Ken Burns geometry as pure logic: canvas, fill-and-crop, frame maths and the zoom filter graph.
 
-The zoom is a per-frame sub-pixel resample (ffmpeg `perspective`, evaluated per frame) of a still
-that was decoded and scaled once, so it needs neither zoompan's 25 fps clock nor its integer crop.
+The zoom is a per-frame sub-pixel resample of a still that was decoded and scaled once, so it needs
+neither zoompan's 25 fps clock nor its integer crop: `zoom_axis` gives the exact mapping (OpenCV's
+warpAffine applies it per plane), `perspective_filter` the same maths as ffmpeg's per-frame filter.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 LANDSCAPE = (1920, 1080)
 PORTRAIT = (1080, 1920)
@@ -81,34 +83,52 @@ def plan_zoom(
     )
 
 
-def zoom_expression(plan: ZoomPlan) -> str:
-    """The zoom of the current frame; perspective's `in` counts frames from 1."""
+def frame_range(plan: ZoomPlan, first_frame: int = 0, stop_frame: int | None = None) -> range:
+    """The plan's frames [first_frame, stop_frame) (all by default); ValueError unless a non-empty slice."""
+    stop = plan.frames if stop_frame is None else stop_frame
+    if not 0 <= first_frame < stop <= plan.frames:
+        raise ValueError(f"frames [{first_frame}, {stop}) are not a non-empty part of 0..{plan.frames}")
+    return range(first_frame, stop)
+
+
+def zoom_axis(zoom: float, luma_length: int, *, chroma: Literal["h", "v"] | None = None) -> tuple[float, float]:
+    """(scale, offset) so that the sample at output index i comes from source index offset + scale·i.
+
+    The centred zoom keeps the frame's middle fixed: with pixel centres at i + 0.5 that is luma index
+    (L-1)/2. A 4:2:0 chroma plane (half length) is sited between two luma rows vertically but on the
+    even luma column horizontally (H.264's default chroma location, "left"), so the same physical point
+    sits at chroma index ((L-1)/2 - 0.5)/2 vertically (chroma="v") and (L-1)/4 horizontally ("h").
+    """
+    centre = (luma_length - 1) / 2
+    if chroma:
+        centre = (centre - (0.5 if chroma == "v" else 0.0)) / 2
+    return 1 / zoom, centre * (1 - 1 / zoom)
+
+
+def zoom_expression(plan: ZoomPlan, first_frame: int = 0) -> str:
+    """The zoom of the current frame; perspective's `in` counts this output's frames from 1."""
     if plan.frames < 2:
         return "1"
-    return f"(1+{plan.target_zoom - 1!r}*(in-1)/{plan.frames - 1})"
+    return f"(1+{plan.target_zoom - 1!r}*(in-1+{first_frame})/{plan.frames - 1})"
 
 
-def perspective_filter(plan: ZoomPlan) -> str:
+def perspective_filter(plan: ZoomPlan, first_frame: int = 0) -> str:
     """Centre window of size canvas/zoom, mapped onto the whole frame with sub-pixel accuracy.
 
     Pixel centres sit at i + 0.5, so the window's left edge in sample units is (W-1)/2·(1 - 1/z).
     """
-    z = zoom_expression(plan)
+    z = zoom_expression(plan, first_frame)
     left, top = f"(W-1)/2*(1-1/{z})", f"(H-1)/2*(1-1/{z})"
     right, bottom = f"{left}+W/{z}", f"{top}+H/{z}"
     corners = f"x0='{left}':y0='{top}':x1='{right}':y1='{top}':x2='{left}':y2='{bottom}':x3='{right}':y3='{bottom}'"
     return f"perspective={corners}:interpolation=linear:eval=frame"
 
 
-def zoom_filter_graph(plan: ZoomPlan) -> str:
-    """Decode once → upright → fill+crop → loop in-graph → sub-pixel zoom, constant frame rate.
-
-    The still is resampled once at canvas size; a supersampled still measured no better at the
-    default zoom (SSIM 0.972 vs 0.971) for about 1.3x the per-frame cost.
-    """
+def still_steps(plan: ZoomPlan) -> list[str]:
+    """Decoded still → upright → filled and centre-cropped to the canvas, limited-range yuv420p."""
     canvas_w, canvas_h = plan.canvas
     fill_w, fill_h = fill_size(plan.source, plan.canvas)
-    steps = [
+    return [
         "trim=end_frame=1",  # animated WebP/PNG: the first picture only
         "sidedata=mode=delete",  # EXIF rotation is applied below; players must not rotate again
         *ORIENTATION_FILTERS[plan.orientation],
@@ -118,10 +138,28 @@ def zoom_filter_graph(plan: ZoomPlan) -> str:
         "scale=out_range=limited",  # studio range, as players expect
         "format=yuv420p",
         "setsar=1",
-        f"loop=loop={plan.frames - 1}:size=1:start=0",
+    ]
+
+
+def still_graph(plan: ZoomPlan) -> str:
+    """The canvas-sized still, once: the first frame the zoom resamples."""
+    return f"[0:v]{','.join(still_steps(plan))}[video]"
+
+
+def zoom_filter_graph(plan: ZoomPlan, frames: range | None = None) -> str:
+    """The whole zoom inside ffmpeg (the fallback without OpenCV): the still looped in-graph, then the
+    per-frame perspective resample, constant frame rate; `frames` (default all) picks part of the plan.
+
+    The still is resampled once at canvas size; a supersampled still measured no better at the
+    default zoom (SSIM 0.972 vs 0.971) for about 1.3x the per-frame cost.
+    """
+    part = frames or range(plan.frames)
+    steps = [
+        *still_steps(plan),
+        f"loop=loop={len(part) - 1}:size=1:start=0",
         f"settb=1/{plan.frame_rate}",
         "setpts=N",
-        perspective_filter(plan),
+        perspective_filter(plan, part.start),
         f"fps={plan.frame_rate}",
     ]
     return f"[0:v]{','.join(steps)}[video]"
