@@ -28,7 +28,7 @@ def render_image_video(image: Path, out: Path, *, length: float, frame_rate: int
     `first_frame`/`stop_frame` render only the plan's frames [first, stop) (a segment: its frames keep
     the whole video's zoom, so segments joined in order make the same video); ValueError if outside.
     With OpenCV (the render image) each frame is warped in Python and piped to x264; without it the
-    zoom runs inside ffmpeg's filter graph (same geometry, about 3x the CPU).
+    zoom runs inside ffmpeg's filter graph (same geometry, 2-3x the CPU).
     """
     if limits is None:
         still = inspect_still(image)
