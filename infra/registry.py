@@ -48,7 +48,10 @@ class Function:
     memory: int = 512
     timeout: int = 29
     arch: Arch = "arm64"
-    ffmpeg: bool = False  # attaches the FFmpeg layer (x86_64 build, see docs/decisions.md)
+    ffmpeg: bool = False  # gets the FFmpeg binaries at /opt/bin (x86_64 build, in its container image)
+    # Deployed as a container image (infra/image.py: the handler, the common package, requirements/render.txt
+    # and, with ffmpeg, the FFmpeg binaries) instead of a zip with layers; see docs/decisions.md.
+    image: bool = False
     ephemeral_mb: int = 512
     grants: frozenset[Grant] = field(default_factory=frozenset)
     settings: tuple[SettingGroup, ...] = ()
@@ -151,7 +154,7 @@ FUNCTIONS: tuple[Function, ...] = (
     ),
     Function(
         "toolkit_render", "Download, convert with FFmpeg and upload (toolkit flow task)",
-        memory=3008, timeout=900, arch="x86_64", ffmpeg=True, ephemeral_mb=10240,
+        memory=3008, timeout=900, arch="x86_64", ffmpeg=True, image=True, ephemeral_mb=10240,
         reserved_concurrency=RENDER_CONCURRENCY,
         grants=frozenset({"jobs:read", "jobs:write", "media:read", "media:write", "events:put"}),
         settings=("jobs", "fetch", "media"),
