@@ -11,6 +11,8 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from infra.registry import LAYERS_DIR
+
 ROOT = Path(__file__).resolve().parent.parent
 STACK_ID = "ReelgateStack"  # construct id: names the template file cdk.out/ReelgateStack.template.json
 SERVICE = "reelgate"
@@ -30,15 +32,12 @@ PIP_PLATFORMS = {"arm64": ("manylinux2014_aarch64", "manylinux_2_28_aarch64"),
 FFMPEG_ARCH = "x86_64"
 FFMPEG_DIR = "/opt/bin"  # where Lambda mounts the layer's bin/
 
-LAYERS_DIR = ROOT / "layers"
 COMMON_LAYER_DIR = LAYERS_DIR / "common"
 DEPS_LAYERS_DIR = LAYERS_DIR / "deps"
 FFMPEG_LAYER_DIR = LAYERS_DIR / "ffmpeg"
 RUNTIME_REQUIREMENTS = ROOT / "requirements" / "runtime.txt"
-# Container-image functions (registry `image=True`): their locked dependencies, built by `make layers` into
-# RENDER_DIR/<arch>/python for Lambda's interpreter and RENDER_DIR/host/python for the local cloud's.
+# Container-image functions (registry `image=True`): their locked dependencies (built into registry.RENDER_DIR).
 RENDER_REQUIREMENTS = ROOT / "requirements" / "render.txt"
-RENDER_DIR = LAYERS_DIR / "render"
 
 ASSET_EXCLUDES = ["__pycache__", "*.pyc", ".pytest_cache", ".mypy_cache"]
 TTL_ATTRIBUTE = "expires_at"

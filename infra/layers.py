@@ -23,15 +23,14 @@ from infra.constants import (
     DEPS_LAYERS_DIR,
     PIP_PLATFORMS,
     PYTHON_VERSION,
-    RENDER_DIR,
     RENDER_REQUIREMENTS,
     RUNTIME_REQUIREMENTS,
 )
+from infra.registry import HOST, RENDER_DIR
 
 # The Lambda runtime (zip and base image alike) ships botocore; leaving it out saves ~30 MB.
 PROVIDED_BY_RUNTIME = frozenset({"boto3", "botocore", "s3transfer"})
 RECIPE_VERSION = "1"  # bump when the pip flags below change, to force a rebuild
-HOST = "host"  # the "architecture" of a tree built for this machine's interpreter (the local cloud)
 
 
 def layer_dir(arch: str, base: Path | None = None) -> Path:

@@ -13,6 +13,11 @@ from typing import Literal
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_DIR = ROOT / "functions"
 STATEMACHINES_DIR = ROOT / "infra" / "statemachines"
+LAYERS_DIR = ROOT / "layers"
+# Image functions' dependencies (requirements/render.txt), built by `make layers` (infra/layers.py) into
+# <arch>/python for Lambda's interpreter (the image's) and HOST/python for this machine's (the local cloud's).
+RENDER_DIR = LAYERS_DIR / "render"
+HOST = "host"
 
 Auth = Literal["none", "api_key", "app", "apphud_token", "topview_uid", "pixverse_signature"]
 Arch = Literal["arm64", "x86_64"]

@@ -19,9 +19,9 @@ from infra.constants import (
     COMMON_LAYER_DIR,
     DEPS_LAYERS_DIR,
     FFMPEG_LAYER_DIR,
-    RENDER_DIR,
     RUNTIME,
 )
+from infra.registry import RENDER_DIR
 
 FFMPEG_BINARIES = ("ffmpeg", "ffprobe")
 
