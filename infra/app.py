@@ -47,6 +47,9 @@ def stage_of(context: dict[str, Any]) -> StageConfig:
     stage = stage_config(context)
     if unknown := set(stage.reserved_concurrency) - {fn.name for fn in registry.FUNCTIONS}:
         raise ValueError(f"stage {stage.name}: reserved_concurrency names unknown functions {sorted(unknown)}")
+    if set(stage.schedules) != set(registry.SCHEDULED) or min(stage.schedules.values(), default=1) < 1:
+        raise ValueError(f"stage {stage.name}: schedules must give each of {sorted(registry.SCHEDULED)} "
+                         "its minutes between runs (at least 1)")
     return stage.model_copy(update={"settings": operator_settings(context, stage.name)})
 
 

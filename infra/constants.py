@@ -61,6 +61,9 @@ class StageConfig(BaseModel):
     api_5xx_alarm_threshold: int = Field(ge=1)  # API 5xx answers in five minutes that raise the alarm
     webhook_failures_alarm_threshold: int = Field(ge=1)  # failed webhook attempts in five minutes
     provider_errors_alarm_threshold: int = Field(ge=1)  # errors of one provider in five minutes
+    counter_drift_alarm_threshold: int = Field(ge=1)  # slots a counter is off from the jobs, two checks running
+    # Minutes between runs of each scheduled function (registry.SCHEDULED), e.g. {"counter_drift": 5}.
+    schedules: dict[str, int]
     alarm_emails: list[str]  # who the alarm topic e-mails (each confirms its subscription)
     event_archive_days: int = Field(ge=0)  # replay window of the event bus; 0 keeps every event
     # Per function, instead of the registry's reserved concurrency: a number, or null for the unreserved pool.

@@ -269,6 +269,17 @@ FUNCTIONS += (
     ),
 )
 
+FUNCTIONS += (
+    # --- Operations ---
+    Function(
+        "counter_drift", "Compare the queue and slot counters with the jobs really running (scheduled, read-only)",
+        timeout=120, grants=frozenset({"jobs:read", "state:read"}),
+    ),
+)
+
+# Functions an EventBridge schedule invokes, every `schedules.<name>` minutes of the stage (cdk.json).
+SCHEDULED: tuple[str, ...] = ("counter_drift",)
+
 FLOWS: tuple[Flow, ...] = (
     Flow(
         "toolkit", "toolkit.asl.json",
