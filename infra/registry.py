@@ -30,6 +30,7 @@ Grant = Literal[
     "media:inbox",  # s3:PutObject under inbox/ only: what a presigned upload into a toolkit key's inbox needs
     "media:mobile_inbox",  # s3:PutObject under inbox/mobile/ only: a mobile caller's presigned upload (/uploads)
     "media:mobile_inbox_read",  # s3:GetObject under inbox/mobile/ only: images named by `image_key`
+    "jobs:scan", "state:scan",  # dynamodb:Scan of the whole table (counter_drift's recount; no index serves it)
 ]
 # Which operator settings a function reads (infra/environment.py lists each group's settings).
 SettingGroup = Literal["jobs", "media_urls", "toolkit", "fetch", "webhooks", "media", "pixverse", "generation",
@@ -273,7 +274,7 @@ FUNCTIONS += (
     # --- Operations ---
     Function(
         "counter_drift", "Compare the queue and slot counters with the jobs really running (scheduled, read-only)",
-        timeout=120, grants=frozenset({"jobs:read", "state:read"}),
+        timeout=120, grants=frozenset({"jobs:scan", "state:read", "state:scan"}),
     ),
 )
 

@@ -3,18 +3,14 @@ Logs both numbers of each counter and emits `CounterDrift` by Counter (reelgate.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
-from reelgate import aws, drift
+from reelgate import drift
 from reelgate.entry import task_entry
-from reelgate.settings import get_settings
 
 
 def check(event: dict[str, Any]) -> dict[str, Any]:
-    s = get_settings()
-    found = drift.report(aws.client("dynamodb"), jobs_table=s.jobs_table, state_table=s.state_table)
-    return {"counters": [dataclasses.asdict(item) for item in found]}
+    return drift.check()
 
 
 handler = task_entry(check)

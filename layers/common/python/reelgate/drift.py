@@ -17,16 +17,18 @@ leases expire on their own (docs/decisions.md).
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from reelgate import counters, metrics
+from reelgate import aws, counters, metrics
 from reelgate.jobs import Job, unfinished
 from reelgate.mobile.access import SLOT_PREFIX
 from reelgate.observability import logger
+from reelgate.settings import get_settings
 from reelgate.toolkit.keys import PREFIX as KEY_PREFIX
 from reelgate.toolkit.ledger import ACTIVE, ACTIVE_REV, KEY, QUEUE, QUEUE_PK, holds
 
@@ -104,3 +106,10 @@ def report(client: Any, *, jobs_table: str, state_table: str) -> list[Drift]:
                                     "drift": drift.drift})
         metrics.counter_drift(drift.counter, drift.drift)
     return drifts
+
+
+def check() -> dict[str, Any]:
+    """The scheduled function's run, on its configured tables: each counter's numbers and drift."""
+    s = get_settings()
+    found = report(aws.client("dynamodb"), jobs_table=s.jobs_table, state_table=s.state_table)
+    return {"counters": [dataclasses.asdict(item) for item in found]}
