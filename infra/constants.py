@@ -28,9 +28,9 @@ ARCHITECTURES: dict[str, lambda_.Architecture] = {
 # Lambda's python3.12 runtime is Amazon Linux 2023 (glibc 2.34): manylinux_2_28 wheels run there too.
 PIP_PLATFORMS = {"arm64": ("manylinux2014_aarch64", "manylinux_2_28_aarch64"),
                  "x86_64": ("manylinux2014_x86_64", "manylinux_2_28_x86_64")}
-# The FFmpeg layer holds x86_64 binaries (newest patched ffmpeg build), so its users run on x86_64.
-FFMPEG_ARCH = "x86_64"
-FFMPEG_DIR = "/opt/bin"  # where Lambda mounts the layer's bin/
+# The FFmpeg binaries are x86_64 (newest patched ffmpeg build), so their functions run on x86_64, as container
+# images that hold them at FFMPEG_DIR (infra/image.py).
+FFMPEG_DIR = "/opt/bin"
 
 COMMON_LAYER_DIR = LAYERS_DIR / "common"
 DEPS_LAYERS_DIR = LAYERS_DIR / "deps"
