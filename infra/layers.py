@@ -106,16 +106,25 @@ def render_archs() -> list[str]:
     return [*sorted({fn.arch for fn in registry.FUNCTIONS if fn.image}), HOST]
 
 
+def build_render(archs: list[str]) -> None:
+    for arch in archs:
+        built = build(arch, lock=RENDER_REQUIREMENTS, base=RENDER_DIR)
+        print(f"render deps {arch}: {'built' if built else 'up to date'} -> {layer_dir(arch, RENDER_DIR)}")
+
+
 def main(argv: list[str]) -> int:
+    """Every tree (no arguments), the deps layers of the given architectures, or `host`: only the render
+    deps for this machine, which the local cloud needs (make dev, integration, e2e)."""
+    if argv == [HOST]:
+        build_render([HOST])
+        return 0
     for arch in argv or sorted(PIP_PLATFORMS):
         if arch not in PIP_PLATFORMS:
-            print(f"unknown architecture {arch!r}; choose from {sorted(PIP_PLATFORMS)}", file=sys.stderr)
+            print(f"unknown architecture {arch!r}; choose from {sorted(PIP_PLATFORMS)} or {HOST}", file=sys.stderr)
             return 2
         built = build(arch)
         print(f"deps layer {arch}: {'built' if built else 'up to date'} -> {layer_dir(arch)}")
-    for arch in render_archs():
-        built = build(arch, lock=RENDER_REQUIREMENTS, base=RENDER_DIR)
-        print(f"render deps {arch}: {'built' if built else 'up to date'} -> {layer_dir(arch, RENDER_DIR)}")
+    build_render(render_archs())
     return 0
 
 
