@@ -92,3 +92,19 @@ def test_staging_refuses_a_zip_function_and_missing_render_deps(tmp_path: Path) 
         image.stage(registry.function("health"), LayerSources(render=tmp_path))
     with pytest.raises(LayerNotBuilt, match="make layers"):
         image.stage(RENDER, LayerSources(render=tmp_path))
+
+
+def test_a_synth_prunes_the_staged_assets_its_assembly_no_longer_names(tmp_path: Path) -> None:
+    """Every change to the render code stages a new ~0.5 GB context; old ones must not pile up in cdk.out."""
+    from infra.app import prune_stale_assets
+
+    manifest = {"files": {"a": {"source": {"path": "asset.layer", "packaging": "zip"}}},
+                "dockerImages": {"b": {"source": {"directory": "asset.image"}}}}
+    (tmp_path / "ReelgateStack.assets.json").write_text(json.dumps(manifest))
+    for name in ("asset.layer", "asset.image", "asset.old-image"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "asset.old.zip").write_text("stale")
+
+    assert prune_stale_assets(tmp_path) == ["asset.old-image", "asset.old.zip"]
+    assert sorted(path.name for path in tmp_path.glob("asset.*")) == ["asset.image", "asset.layer"]
+    assert (tmp_path / "ReelgateStack.assets.json").is_file()
