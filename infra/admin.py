@@ -5,6 +5,7 @@
     python -m infra.admin [--stack ...] apps put BUNDLE_ID [--apphud-key-stdin] [--model v4.5 ...]
     python -m infra.admin [--stack ...] apps list
     python -m infra.admin [--stack ...] queue recount [--stale-after SECONDS | --keep-stale]
+    python -m infra.admin [--stack ...] counters drift
 
 --stack reads the deployed stack's outputs (tables, bus, flows, secrets); without it the REELGATE_*
 variables name them, else the local cloud's names.
@@ -19,7 +20,7 @@ import sys
 from typing import Any
 
 from botocore.exceptions import ClientError
-from reelgate import aws
+from reelgate import aws, drift
 from reelgate.events import JobEvents
 from reelgate.mobile.apps import AppKeySecret, AppRegistry, add_app_commands, run_app_command
 from reelgate.settings import Settings, get_settings
@@ -77,6 +78,12 @@ def _queue(args: argparse.Namespace, s: Settings) -> Any:
     return dataclasses.asdict(ledger.recount(stale_after=stale_after))
 
 
+def _drift(s: Settings) -> Any:
+    """What the scheduled counter_drift function measures, read-only (no metric: that is the function's)."""
+    found = drift.measure(aws.client("dynamodb"), jobs_table=jobs_table(s), state_table=state_table(s))
+    return [dataclasses.asdict(item) for item in found]
+
+
 def _keys(args: argparse.Namespace, s: Settings) -> Any:
     keys = ApiKeys(aws.table(state_table(s)))
     if args.action == "create":
@@ -113,6 +120,8 @@ def parser() -> argparse.ArgumentParser:
                        help="settle unfinished jobs older than this as failed and refund them "
                             "(default: REELGATE_TOOLKIT_STALE_JOB_SECONDS)")
     stale.add_argument("--keep-stale", action="store_true", help="count old unfinished jobs instead of settling them")
+    counters = groups.add_parser("counters").add_subparsers(dest="action", required=True)
+    counters.add_parser("drift", help="how far the queue and slot counters are from the jobs running (read-only)")
     return root
 
 
@@ -123,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
         result = _keys(args, s)
     elif args.group == "queue":
         result = _queue(args, s)
+    elif args.group == "counters":
+        result = _drift(s)
     else:
         keys = AppKeySecret(aws.client("secretsmanager"), app_keys_secret(s))
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,9 @@ def stage_of(context: dict[str, Any]) -> StageConfig:
     stage = stage_config(context)
     if unknown := set(stage.reserved_concurrency) - {fn.name for fn in registry.FUNCTIONS}:
         raise ValueError(f"stage {stage.name}: reserved_concurrency names unknown functions {sorted(unknown)}")
+    if set(stage.schedules) != set(registry.SCHEDULED) or min(stage.schedules.values(), default=1) < 1:
+        raise ValueError(f"stage {stage.name}: schedules must give each of {sorted(registry.SCHEDULED)} "
+                         "its minutes between runs (at least 1)")
     return stage.model_copy(update={"settings": operator_settings(context, stage.name)})
 
 
@@ -70,14 +74,28 @@ def cli_context(argv: list[str]) -> dict[str, str]:
     return pairs
 
 
+def prune_stale_assets(outdir: Path) -> list[str]:
+    """Delete the staged assets (`asset.*`) no asset manifest of the assembly names any more. Each change to
+    the render function's code stages a new ~0.5 GB image context, and cdk.out would keep every old one."""
+    named = set()
+    for manifest in outdir.glob("*.assets.json"):
+        for kind in ("files", "dockerImages"):
+            for asset in json.loads(manifest.read_text()).get(kind, {}).values():
+                named.add(asset["source"].get("directory") or asset["source"].get("path"))
+    stale = sorted(path for path in outdir.glob("asset.*") if path.name not in named)
+    for path in stale:
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    return [path.name for path in stale]
+
+
 def main(argv: list[str]) -> None:
     if "CDK_CONTEXT_JSON" in os.environ:  # under the cdk CLI: it passes context and outdir itself
-        build()[0].synth()
+        prune_stale_assets(Path(build()[0].synth().directory))
         return
     settings = json.loads(CDK_JSON.read_text())
     context = {**settings.get("context", {}), **cli_context(argv)}
     outdir = str(ROOT / settings.get("output", "cdk.out"))
-    build(context=context, outdir=outdir)[0].synth()
+    prune_stale_assets(Path(build(context=context, outdir=outdir)[0].synth().directory))
     print(f"synthesized {STACK_ID} ({context.get('stage')}) -> {Path(outdir) / (STACK_ID + '.template.json')}")
 
 

@@ -11,6 +11,8 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from infra.registry import LAYERS_DIR
+
 ROOT = Path(__file__).resolve().parent.parent
 STACK_ID = "ReelgateStack"  # construct id: names the template file cdk.out/ReelgateStack.template.json
 SERVICE = "reelgate"
@@ -26,15 +28,16 @@ ARCHITECTURES: dict[str, lambda_.Architecture] = {
 # Lambda's python3.12 runtime is Amazon Linux 2023 (glibc 2.34): manylinux_2_28 wheels run there too.
 PIP_PLATFORMS = {"arm64": ("manylinux2014_aarch64", "manylinux_2_28_aarch64"),
                  "x86_64": ("manylinux2014_x86_64", "manylinux_2_28_x86_64")}
-# The FFmpeg layer holds x86_64 binaries (newest patched ffmpeg build), so its users run on x86_64.
-FFMPEG_ARCH = "x86_64"
-FFMPEG_DIR = "/opt/bin"  # where Lambda mounts the layer's bin/
+# The FFmpeg binaries are x86_64 (newest patched ffmpeg build), so their functions run on x86_64, as container
+# images that hold them at FFMPEG_DIR (infra/image.py).
+FFMPEG_DIR = "/opt/bin"
 
-LAYERS_DIR = ROOT / "layers"
 COMMON_LAYER_DIR = LAYERS_DIR / "common"
 DEPS_LAYERS_DIR = LAYERS_DIR / "deps"
 FFMPEG_LAYER_DIR = LAYERS_DIR / "ffmpeg"
 RUNTIME_REQUIREMENTS = ROOT / "requirements" / "runtime.txt"
+# Container-image functions (registry `image=True`): their locked dependencies (built into registry.RENDER_DIR).
+RENDER_REQUIREMENTS = ROOT / "requirements" / "render.txt"
 
 ASSET_EXCLUDES = ["__pycache__", "*.pyc", ".pytest_cache", ".mypy_cache"]
 TTL_ATTRIBUTE = "expires_at"
@@ -58,6 +61,9 @@ class StageConfig(BaseModel):
     api_5xx_alarm_threshold: int = Field(ge=1)  # API 5xx answers in five minutes that raise the alarm
     webhook_failures_alarm_threshold: int = Field(ge=1)  # failed webhook attempts in five minutes
     provider_errors_alarm_threshold: int = Field(ge=1)  # errors of one provider in five minutes
+    counter_drift_alarm_threshold: int = Field(ge=1)  # slots a counter is off from the jobs, two checks running
+    # Minutes between runs of each scheduled function (registry.SCHEDULED), e.g. {"counter_drift": 5}.
+    schedules: dict[str, int]
     alarm_emails: list[str]  # who the alarm topic e-mails (each confirms its subscription)
     event_archive_days: int = Field(ge=0)  # replay window of the event bus; 0 keeps every event
     # Per function, instead of the registry's reserved concurrency: a number, or null for the unreserved pool.

@@ -22,6 +22,7 @@ METRICS_NAMESPACE = "Reelgate"
 TABLE_READ = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query")
 # ConditionCheckItem lets a TransactWriteItems guard one item while writing another.
 TABLE_WRITE = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem")
+TABLE_ACTIONS = {"read": TABLE_READ, "write": TABLE_WRITE, "scan": ("dynamodb:Scan",)}
 MEDIA_READ = ("s3:GetObject",)  # also authorizes HeadObject and presigned GETs
 MEDIA_WRITE = ("s3:PutObject", "s3:AbortMultipartUpload")  # PutObject covers multipart parts
 SECRET_SETTING = {"pixverse": "pixverse_api_key_secret", "apphud": "apphud_webhook_token_secret",
@@ -185,8 +186,8 @@ def statements(grants: frozenset[registry.Grant], res: Resources) -> list[Statem
               "state": (res.state_table_arn,)}
     for grant in sorted(grants):
         kind, _, target = grant.partition(":")
-        if kind in tables:
-            out.append(Statement(TABLE_READ if target == "read" else TABLE_WRITE, tables[kind]))
+        if kind in tables:  # a scan (a read-only recount) covers the table alone, never its index
+            out.append(Statement(TABLE_ACTIONS[target], tables[kind][:1] if target == "scan" else tables[kind]))
         elif grant == "media:inbox":
             out.append(Statement(("s3:PutObject",), (f"{res.media_bucket_arn}/inbox/*",)))
         elif grant == "media:mobile_inbox":

@@ -13,6 +13,11 @@ from typing import Literal
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_DIR = ROOT / "functions"
 STATEMACHINES_DIR = ROOT / "infra" / "statemachines"
+LAYERS_DIR = ROOT / "layers"
+# Image functions' dependencies (requirements/render.txt), built by `make layers` (infra/layers.py) into
+# <arch>/python for Lambda's interpreter (the image's) and HOST/python for this machine's (the local cloud's).
+RENDER_DIR = LAYERS_DIR / "render"
+HOST = "host"
 
 Auth = Literal["none", "api_key", "app", "apphud_token", "topview_uid", "pixverse_signature"]
 Arch = Literal["arm64", "x86_64"]
@@ -25,6 +30,7 @@ Grant = Literal[
     "media:inbox",  # s3:PutObject under inbox/ only: what a presigned upload into a toolkit key's inbox needs
     "media:mobile_inbox",  # s3:PutObject under inbox/mobile/ only: a mobile caller's presigned upload (/uploads)
     "media:mobile_inbox_read",  # s3:GetObject under inbox/mobile/ only: images named by `image_key`
+    "jobs:scan", "state:scan",  # dynamodb:Scan of the whole table (counter_drift's recount; no index serves it)
 ]
 # Which operator settings a function reads (infra/environment.py lists each group's settings).
 SettingGroup = Literal["jobs", "media_urls", "toolkit", "fetch", "webhooks", "media", "pixverse", "generation",
@@ -48,7 +54,10 @@ class Function:
     memory: int = 512
     timeout: int = 29
     arch: Arch = "arm64"
-    ffmpeg: bool = False  # attaches the FFmpeg layer (x86_64 build, see docs/decisions.md)
+    ffmpeg: bool = False  # gets the FFmpeg binaries at /opt/bin (x86_64 build, in its container image)
+    # Deployed as a container image (infra/image.py: the handler, the common package, requirements/render.txt
+    # and, with ffmpeg, the FFmpeg binaries) instead of a zip with layers; see docs/decisions.md.
+    image: bool = False
     ephemeral_mb: int = 512
     grants: frozenset[Grant] = field(default_factory=frozenset)
     settings: tuple[SettingGroup, ...] = ()
@@ -151,7 +160,7 @@ FUNCTIONS: tuple[Function, ...] = (
     ),
     Function(
         "toolkit_render", "Download, convert with FFmpeg and upload (toolkit flow task)",
-        memory=3008, timeout=900, arch="x86_64", ffmpeg=True, ephemeral_mb=10240,
+        memory=3008, timeout=900, arch="x86_64", ffmpeg=True, image=True, ephemeral_mb=10240,
         reserved_concurrency=RENDER_CONCURRENCY,
         grants=frozenset({"jobs:read", "jobs:write", "media:read", "media:write", "events:put"}),
         settings=("jobs", "fetch", "media"),
@@ -260,6 +269,17 @@ FUNCTIONS += (
         settings=("jobs", "generation", "topview"),
     ),
 )
+
+FUNCTIONS += (
+    # --- Operations ---
+    Function(
+        "counter_drift", "Compare the queue and slot counters with the jobs really running (scheduled, read-only)",
+        timeout=120, grants=frozenset({"jobs:scan", "state:read", "state:scan"}),
+    ),
+)
+
+# Functions an EventBridge schedule invokes, every `schedules.<name>` minutes of the stage (cdk.json).
+SCHEDULED: tuple[str, ...] = ("counter_drift",)
 
 FLOWS: tuple[Flow, ...] = (
     Flow(

@@ -20,6 +20,7 @@ from infra.constructs.grants import GrantTargets
 from infra.constructs.integrations import Integrations
 from infra.constructs.media import Media
 from infra.constructs.observability import Observability
+from infra.constructs.schedules import Schedules
 from infra.constructs.shared_layers import LayerSources, SharedLayers
 from infra.environment import FLOW_SETTING, SECRET_SETTING
 from infra.outputs import API_URL_OUTPUT, OUTPUT_SETTINGS, output_key
@@ -50,6 +51,7 @@ class ReelgateStack(Stack):
         functions.connect_flows(flows.machines)
         self._connect_s3_triggers(media.bucket, functions)
         self.api = api = Api(self, "Api", stage=stage, functions=functions.by_name)
+        self.schedules = Schedules(self, "Schedules", stage=stage, functions=functions.by_name)
         self.observability = Observability(self, "Observability", stage=stage, functions=functions.by_name,
                       machines=flows.machines, api=api.rest_api)
         Tags.of(self).add("service", SERVICE)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from aws_cdk import CfnElement, Duration, Size, Stack
+from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -12,10 +14,12 @@ from aws_cdk import aws_stepfunctions as sfn
 from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
-from infra import environment, registry
+from infra import environment, image, registry
 from infra.constants import ARCHITECTURES, ASSET_EXCLUDES, RUNTIME, StageConfig
 from infra.constructs import grants
 from infra.constructs.shared_layers import SharedLayers
+
+_PLATFORMS = {"arm64": ecr_assets.Platform.LINUX_ARM64, "x86_64": ecr_assets.Platform.LINUX_AMD64}
 
 
 def pascal(name: str) -> str:
@@ -55,23 +59,24 @@ class Functions(Construct):
             self, f"{construct_id}Logs", retention=self._stage.log_retention, removal_policy=self._stage.removal_policy
         )
         role = self._role(construct_id, spec, log_group)
-        function = lambda_.Function(
-            self, construct_id,
-            description=spec.description,
-            runtime=RUNTIME,
-            architecture=ARCHITECTURES[spec.arch],
-            handler="handler.handler",
-            code=lambda_.Code.from_asset(str(spec.directory), exclude=ASSET_EXCLUDES),
-            layers=self._layers.for_function(spec),
-            memory_size=spec.memory,
-            timeout=Duration.seconds(spec.timeout),
-            ephemeral_storage_size=Size.mebibytes(spec.ephemeral_mb),
-            tracing=lambda_.Tracing.ACTIVE,
-            log_group=log_group,
-            role=role,
-            environment=self._environment(spec),
-            reserved_concurrent_executions=self._stage.reserved(spec.name, spec.reserved_concurrency),
-        )
+        common: dict[str, Any] = {
+            "description": spec.description, "architecture": ARCHITECTURES[spec.arch],
+            "memory_size": spec.memory, "timeout": Duration.seconds(spec.timeout),
+            "ephemeral_storage_size": Size.mebibytes(spec.ephemeral_mb), "tracing": lambda_.Tracing.ACTIVE,
+            "log_group": log_group, "role": role, "environment": self._environment(spec),
+            "reserved_concurrent_executions": self._stage.reserved(spec.name, spec.reserved_concurrency),
+        }
+        function: lambda_.Function
+        if spec.image:  # its image holds handler, packages and binaries (infra/image.py); no layers
+            context = image.stage(spec, self._layers.sources)
+            code = lambda_.DockerImageCode.from_image_asset(str(context), platform=_PLATFORMS[spec.arch])
+            function = lambda_.DockerImageFunction(self, construct_id, code=code, **common)
+        else:
+            function = lambda_.Function(
+                self, construct_id, runtime=RUNTIME, handler="handler.handler",
+                code=lambda_.Code.from_asset(str(spec.directory), exclude=ASSET_EXCLUDES),
+                layers=self._layers.for_function(spec), **common,
+            )
         self._suppress(function, role, spec)
         return function
 
@@ -111,6 +116,8 @@ class Functions(Construct):
                 suppressions.append(NagPackSuppression(
                     id="AwsSolutions-IAM5", applies_to=[f"Resource::{arn}/{prefix}*"], reason=why))
         NagSuppressions.add_resource_suppressions(role, suppressions, apply_to_children=True)
+        if spec.image:
+            return  # no managed runtime: the image's base pins Python (infra/docker/render.Dockerfile)
         NagSuppressions.add_resource_suppressions(function, [NagPackSuppression(
             id="AwsSolutions-L1",
             reason="Pinned to Python 3.12: requirements/runtime.txt and the deps layer are built for cp312.",

@@ -4,7 +4,8 @@ Alarms: API 5xx; every function's errors and throttles; every flow's failures an
 deliveries that failed and provider errors (the business metrics `reelgate.metrics` writes as EMF).
 The topic's e-mail subscriptions and the thresholds are stage configuration (cdk.json `stages.<stage>`:
 `alarm_emails`, `api_5xx_alarm_threshold`, `webhook_failures_alarm_threshold`,
-`provider_errors_alarm_threshold`, each per five minutes).
+`provider_errors_alarm_threshold`, each per five minutes; `counter_drift_alarm_threshold`, the drift of one
+queue or slot counter from the jobs holding it, in two checks running).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_stepfunctions as sfn
 from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
+from reelgate.drift import COUNTERS
 
 from infra.constants import SERVICE, StageConfig
 from infra.constructs.functions import pascal
@@ -51,6 +53,7 @@ class Observability(Construct):
         server_errors = api.metric_server_error(period=PERIOD, statistic="Sum")
         webhook_failures = self._business("WebhookAttempts", {"Outcome": "failed"})
         provider_errors = {name: self._business("ProviderErrors", {"Provider": name}) for name in PROVIDERS}
+        drift = {name: self._business("CounterDrift", {"Counter": name}, "Maximum") for name in COUNTERS}
         self.alarms = [
             *(self._alarm(f"{pascal(name)}Errors", metric, 1) for name, metric in errors.items()),
             *(self._alarm(f"{pascal(name)}Throttles", metric, 1) for name, metric in throttles.items()),
@@ -60,6 +63,9 @@ class Observability(Construct):
             self._alarm("WebhookFailures", webhook_failures, stage.webhook_failures_alarm_threshold),
             *(self._alarm(f"{pascal(name)}ProviderErrors", metric, stage.provider_errors_alarm_threshold)
               for name, metric in provider_errors.items()),
+            # Two checks running: an admission or settle racing one measurement is not an alarm.
+            *(self._alarm(f"{pascal(name)}Drift", metric, stage.counter_drift_alarm_threshold, periods=2)
+              for name, metric in drift.items()),
         ]
         self.dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=f"{SERVICE}-{stage.name}")
         self.dashboard.add_widgets(
@@ -79,11 +85,13 @@ class Observability(Construct):
                 webhook_failures, self._business("WebhookAttempts", {"Outcome": "delivered"}),
                 *provider_errors.values()]),
         )
+        self.dashboard.add_widgets(self._graph("Counter drift (max per check)", list(drift.values()), width=24))
         self.dashboard.add_widgets(cloudwatch.AlarmStatusWidget(alarms=self.alarms, title="Alarms", width=24))
 
-    def _alarm(self, construct_id: str, metric: cloudwatch.IMetric, threshold: int) -> cloudwatch.Alarm:
+    def _alarm(self, construct_id: str, metric: cloudwatch.IMetric, threshold: int,
+               periods: int = 1) -> cloudwatch.Alarm:
         alarm = cloudwatch.Alarm(
-            self, construct_id, metric=metric, threshold=threshold, evaluation_periods=1,
+            self, construct_id, metric=metric, threshold=threshold, evaluation_periods=periods,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,  # no traffic is not an outage
         )
@@ -97,15 +105,15 @@ class Observability(Construct):
         return cloudwatch.MathExpression(expression=f"SUM({search})", label=name, period=PERIOD)
 
     @staticmethod
-    def _business(name: str, dimensions: dict[str, str]) -> cloudwatch.Metric:
+    def _business(name: str, dimensions: dict[str, str], statistic: str = "Sum") -> cloudwatch.Metric:
         return cloudwatch.Metric(namespace=METRICS_NAMESPACE, metric_name=name, dimensions_map=dimensions or None,
-                                 period=PERIOD, statistic="Sum")
+                                 period=PERIOD, statistic=statistic)
 
     @staticmethod
     def _graph(
-        title: str, metrics: list[cloudwatch.IMetric], labels: list[str] | None = None
+        title: str, metrics: list[cloudwatch.IMetric], labels: list[str] | None = None, width: int = 12
     ) -> cloudwatch.GraphWidget:
         if labels:
             metrics = [metric.with_(label=label) for metric, label in zip(metrics, labels, strict=True)
                        if isinstance(metric, cloudwatch.Metric)]
-        return cloudwatch.GraphWidget(title=title, left=list(metrics), width=12)
+        return cloudwatch.GraphWidget(title=title, left=list(metrics), width=width)

@@ -56,6 +56,15 @@ def function_arn(name: str, region: str) -> str:
     return f"arn:aws:lambda:{region}:{ACCOUNT}:function:{name}"
 
 
+def python_path(spec: registry.Function) -> list[Path]:
+    """What a function imports from besides its own directory: the common layer (/opt/python on Lambda), and
+    for an image function the image's dependencies (requirements/render.txt) built for this interpreter."""
+    path = [registry.LAYERS_DIR / "common" / "python"]
+    if spec.image:
+        path.append(registry.RENDER_DIR / registry.HOST / "python")
+    return path
+
+
 def platform_environment(spec: registry.Function, region: str, aws_endpoint: str, tmp: Path) -> dict[str, str]:
     """What Lambda's python3.12 runtime sets in every environment, with this function's role credentials."""
     who = identity(spec.name)
@@ -68,7 +77,7 @@ def platform_environment(spec: registry.Function, region: str, aws_endpoint: str
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST", "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.name}",
         "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12", "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
         "LAMBDA_TASK_ROOT": str(spec.directory), "_HANDLER": "handler.handler",
-        "PYTHONPATH": str(registry.ROOT / "layers" / "common" / "python"),  # the common layer, as /opt/python
+        "PYTHONPATH": os.pathsep.join(str(path) for path in python_path(spec)),
         "PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "en_US.UTF-8", "TZ": ":UTC",
         "TMPDIR": str(tmp), "PYTHONDONTWRITEBYTECODE": "1",
         # The one difference between clouds: where AWS is. No shared config or instance metadata.

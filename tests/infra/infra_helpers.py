@@ -46,12 +46,13 @@ class Synth:
 def fake_layer_sources(root: Path) -> LayerSources:
     """Tiny stand-ins for `make layers` output, so the suite needs neither PyPI nor 200 MB of ffmpeg."""
     for arch in {fn.arch for fn in registry.FUNCTIONS}:
-        (root / "deps" / arch / "python").mkdir(parents=True)
-        (root / "deps" / arch / "python" / "stub.py").write_text("# stand-in\n")
+        for tree in ("deps", "render"):
+            (root / tree / arch / "python").mkdir(parents=True)
+            (root / tree / arch / "python" / "stub.py").write_text("# stand-in\n")
     (root / "ffmpeg" / "bin").mkdir(parents=True)
     for binary in FFMPEG_BINARIES:
         (root / "ffmpeg" / "bin" / binary).write_text("#!/bin/sh\n")
-    return LayerSources(common=COMMON_LAYER_DIR, deps=root / "deps", ffmpeg=root / "ffmpeg")
+    return LayerSources(common=COMMON_LAYER_DIR, deps=root / "deps", ffmpeg=root / "ffmpeg", render=root / "render")
 
 
 def synthesize(layers_root: Path, outdir: Path, stage: str = "dev",

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Annotations, Match
 from infra_helpers import Synth, of_type, synthesize
+from reelgate.drift import COUNTERS
 
 from infra import registry
 from infra.account import ACCOUNT_STACK_ID
@@ -70,7 +71,8 @@ def test_webhook_failures_and_provider_errors_alarm_on_the_metrics_the_code_writ
     found = _business_alarms(synth)
     assert set(found) == {("WebhookAttempts", (("Outcome", "failed"),)),
                           ("ProviderErrors", (("Provider", "pixverse"),)),
-                          ("ProviderErrors", (("Provider", "topview"),))}
+                          ("ProviderErrors", (("Provider", "topview"),)),
+                          *(("CounterDrift", (("Counter", name),)) for name in COUNTERS)}  # test_drift_schedule
     assert found[("WebhookAttempts", (("Outcome", "failed"),))]["Threshold"] == 20
     # the names and dimensions are those reelgate.metrics writes
     source = (ROOT / "layers/common/python/reelgate/metrics.py").read_text()
@@ -90,8 +92,9 @@ def test_alarm_subscriptions_and_thresholds_are_stage_configuration(tmp_path: Pa
 
 
 def test_missing_layer_assets_name_the_fix(tmp_path: Path) -> None:
-    sources = LayerSources(deps=tmp_path / "deps", ffmpeg=tmp_path / "ffmpeg")
+    sources = LayerSources(deps=tmp_path / "deps", ffmpeg=tmp_path / "ffmpeg", render=tmp_path / "render")
     with pytest.raises(LayerNotBuilt, match="run `make layers`") as caught:
-        sources.check(["arm64", "x86_64"], ffmpeg=True)
+        sources.check(["arm64", "x86_64"], ffmpeg=True, render=["x86_64"])
     assert "ffprobe" in str(caught.value)
     assert "x86_64" in str(caught.value)
+    assert str(tmp_path / "render" / "x86_64" / "python") in str(caught.value)

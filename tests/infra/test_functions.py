@@ -27,8 +27,14 @@ def test_one_lambda_per_registry_function(synth: Synth) -> None:
 def test_function_properties(synth: Synth, name: str) -> None:
     spec = FUNCTIONS[name]
     props = synth.resources[synth.function_id(name)]["Properties"]
-    assert props["Runtime"] == "python3.12"
-    assert props["Handler"] == "handler.handler"
+    if spec.image:  # the image's base pins Python and its CMD names the handler (tests/infra/test_render_image.py)
+        assert props["PackageType"] == "Image"
+        assert {"Runtime", "Handler", "Layers"}.isdisjoint(props)
+        assert "ImageUri" in props["Code"]
+    else:
+        assert props["Runtime"] == "python3.12"
+        assert props["Handler"] == "handler.handler"
+        assert "PackageType" not in props
     assert props["Architectures"] == [ARCH[spec.arch]]
     assert props["MemorySize"] == spec.memory
     assert props["Timeout"] == spec.timeout
@@ -88,21 +94,23 @@ def test_function_environment(synth: Synth, name: str) -> None:
 def test_function_layers_match_its_architecture(synth: Synth, name: str) -> None:
     spec = FUNCTIONS[name]
     layers = synth.stack.layers
-    attached = {ref["Ref"] for ref in synth.resources[synth.function_id(name)]["Properties"]["Layers"]}
+    props = synth.resources[synth.function_id(name)]["Properties"]
+    if spec.image:
+        assert "Layers" not in props
+        return
+    attached = {ref["Ref"] for ref in props["Layers"]}
     expected = {synth.logical_id(layers.common), synth.logical_id(layers.deps[spec.arch])}
-    if spec.ffmpeg:
-        assert layers.ffmpeg is not None
-        expected.add(synth.logical_id(layers.ffmpeg))
     assert attached == expected
     for layer_id in attached:
         assert ARCH[spec.arch] in synth.resources[layer_id]["Properties"]["CompatibleArchitectures"]
 
 
-def test_ffmpeg_layer_is_x86_64_only(synth: Synth) -> None:
-    assert synth.stack.layers.ffmpeg is not None
-    props = synth.resources[synth.logical_id(synth.stack.layers.ffmpeg)]["Properties"]
-    assert props["CompatibleArchitectures"] == ["x86_64"]
-    assert props["CompatibleRuntimes"] == ["python3.12"]
+def test_ffmpeg_ships_only_in_x86_64_images_never_as_a_layer(synth: Synth) -> None:
+    users = [fn for fn in registry.FUNCTIONS if fn.ffmpeg]
+    assert users and all(fn.image and fn.arch == "x86_64" for fn in users)
+    layers = of_type(synth.resources, "AWS::Lambda::LayerVersion").values()
+    assert len(layers) == 1 + len({fn.arch for fn in registry.FUNCTIONS if not fn.image})  # common + deps
+    assert not any("ffmpeg" in layer["Properties"]["Description"].lower() for layer in layers)
 
 
 def test_s3_triggers_notify_their_functions(synth: Synth) -> None:

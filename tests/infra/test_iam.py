@@ -14,6 +14,7 @@ BASELINE = {"logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments"
 GRANT_ACTIONS = {
     "read": {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"},
     "write": {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"},
+    "scan": {"dynamodb:Scan"},  # on the table alone (tests/infra/test_drift_schedule.py)
     "media:read": {"s3:GetObject"},
     "media:write": {"s3:PutObject", "s3:AbortMultipartUpload"},
     "media:inbox": {"s3:PutObject"},  # under inbox/ only (tests/infra/test_inbox_resources.py)

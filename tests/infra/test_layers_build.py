@@ -45,6 +45,22 @@ def test_build_skips_when_the_stamp_matches(tmp_path: Path, monkeypatch: pytest.
     assert not (tmp_path / "arm64" / ".arm64.stamp").exists()  # the stamp never ships in the layer
 
 
+def test_the_host_tree_is_built_for_this_interpreter_and_the_image_tree_for_lambdas() -> None:
+    host = layers.pip_command(layers.HOST, Path("req.txt"), Path("out"))
+    assert not {"--platform", "--python-version", "--implementation"} & set(host)
+    assert {"--only-binary=:all:", "--no-deps"} <= set(host)
+    assert layers.render_archs() == ["x86_64", layers.HOST]  # toolkit_render's architecture, and the local cloud's
+
+
+def test_the_render_lock_is_the_runtime_lock_plus_opencv_and_numpy() -> None:
+    from infra.constants import RENDER_REQUIREMENTS
+
+    runtime = set(layers.pinned_requirements())
+    render = set(layers.pinned_requirements(RENDER_REQUIREMENTS))
+    assert runtime < render  # the same versions as the zip functions run
+    assert {pin.split("==")[0] for pin in render - runtime} == {"numpy", "opencv-python-headless"}
+
+
 def test_hash_changes_with_architecture_and_pins() -> None:
     pins = ["a==1"]
     assert layers.requirements_hash("arm64", pins) != layers.requirements_hash("x86_64", pins)
@@ -64,11 +80,31 @@ def test_built_layers_fit_lambdas_unzipped_limit() -> None:
     from infra.constructs.shared_layers import LayerSources
 
     sources = LayerSources()
+    zipped = [fn for fn in registry.FUNCTIONS if not fn.image]
     # Unbuilt layers fail (LayerNotBuilt), never skip: `make test` and `make infra` build them first.
-    sources.check(sorted({fn.arch for fn in registry.FUNCTIONS}), ffmpeg=True)
-    for fn in registry.FUNCTIONS:
+    sources.check(sorted({fn.arch for fn in zipped}), ffmpeg=False)
+    assert not any(fn.ffmpeg for fn in zipped)  # FFmpeg alone is 221 MB: its functions are images
+    for fn in zipped:
         total = tree_size(fn.directory) + tree_size(sources.common) + tree_size(sources.deps / fn.arch)
-        total += tree_size(sources.ffmpeg / "bin") if fn.ffmpeg else 0
         margin_mb = (LAMBDA_UNZIPPED_LIMIT - total) / 1e6
         assert total < LAMBDA_UNZIPPED_LIMIT, f"{fn.name}: {total} bytes, {-margin_mb:.1f} MB over Lambda's limit"
         print(f"{fn.name}: {total / 1e6:.1f} MB unzipped, {margin_mb:.1f} MB under Lambda's 262.1 MB limit")
+
+
+def test_built_images_fit_lambdas_image_limit() -> None:
+    """The staged build context of each image function (real layers; missing ones fail, never skip) plus an
+    upper bound for the base image, against Lambda's 10 GB."""
+    from infra import image, registry
+    from infra.constructs.shared_layers import LayerSources
+
+    images = [fn for fn in registry.FUNCTIONS if fn.image]
+    assert images
+    for fn in images:
+        context = image.stage(fn, LayerSources())
+        content = image.content_size(context)
+        assert content > tree_size(LayerSources().ffmpeg / "bin")  # FFmpeg, its deps and code are all in
+        total = content + image.BASE_IMAGE_ALLOWANCE
+        margin_gb = (image.LAMBDA_IMAGE_LIMIT - total) / 1e9
+        assert total < image.LAMBDA_IMAGE_LIMIT, f"{fn.name}: {total} bytes, {-margin_gb:.2f} GB over the limit"
+        print(f"{fn.name} image: {content / 1e6:.1f} MB staged + {image.BASE_IMAGE_ALLOWANCE / 1e6:.0f} MB base "
+              f"allowance, {margin_gb:.2f} GB under Lambda's 10.7 GB image limit")

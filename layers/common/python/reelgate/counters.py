@@ -58,3 +58,19 @@ def reset(client: Any, table: str, pk: str, value: int, *, seen: Snapshot, attr:
     except client.exceptions.ConditionalCheckFailedException:
         return False
     return True
+
+
+def items_with_prefix(client: Any, table: str, prefix: str, *attrs: str) -> list[dict[str, Any]]:
+    """Every item whose `pk` starts with `prefix` (a consistent scan), with `pk` and `attrs` only, as
+    DynamoDB returns them ({"pk": {"S": ...}, ...})."""
+    names = {f"#a{i}": name for i, name in enumerate(("pk", *attrs))}
+    scan: dict[str, Any] = {"TableName": table, "ConsistentRead": True, "ProjectionExpression": ", ".join(names),
+                            "FilterExpression": "begins_with(#a0, :prefix)", "ExpressionAttributeNames": names,
+                            "ExpressionAttributeValues": {":prefix": {"S": prefix}}}
+    items: list[dict[str, Any]] = []
+    while True:
+        page = client.scan(**scan)
+        items += page.get("Items", [])
+        if "LastEvaluatedKey" not in page:
+            return items
+        scan["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -13,12 +13,15 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from boto3.dynamodb.conditions import Key
+from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, Field
 
 from reelgate.dynamo import from_dynamo, to_dynamo
 from reelgate.errors import Conflict
 from reelgate.observability import follow
+
+_deserializer = TypeDeserializer()
 
 
 class JobStatus(StrEnum):
@@ -186,6 +189,30 @@ class JobStore:
             if "LastEvaluatedKey" not in page:
                 return jobs
             query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def unfinished(client: Any, table: str, *, kind_prefix: str = "") -> list[Job]:
+    """Jobs not yet succeeded or failed (of kinds starting with `kind_prefix`), by a consistent scan of the
+    jobs table: its one index is by owner, and no status index exists to query instead."""
+    values = {":queued": {"S": JobStatus.QUEUED.value}, ":submitting": {"S": JobStatus.SUBMITTING.value},
+              ":running": {"S": JobStatus.RUNNING.value}}
+    condition = "#status IN (:queued, :submitting, :running)"
+    names = {"#status": "status"}
+    if kind_prefix:
+        condition += " AND begins_with(#kind, :kind)"
+        names["#kind"] = "kind"
+        values[":kind"] = {"S": kind_prefix}
+    scan: dict[str, Any] = {"TableName": table, "ConsistentRead": True, "FilterExpression": condition,
+                            "ExpressionAttributeNames": names, "ExpressionAttributeValues": values}
+    jobs: list[Job] = []
+    while True:
+        page = client.scan(**scan)
+        for item in page.get("Items", []):
+            plain = {name: _deserializer.deserialize(value) for name, value in item.items()}
+            jobs.append(Job.model_validate(from_dynamo(plain)))
+        if "LastEvaluatedKey" not in page:
+            return jobs
+        scan["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def _raise_conflict(exc: ClientError, message: str) -> None:

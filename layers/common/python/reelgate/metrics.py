@@ -61,3 +61,8 @@ def credits(spent: int, refunded: int = 0) -> None:
 def queue_depth(depth: int) -> None:
     """Unfinished toolkit jobs across the deployment, as the admission counter saw them."""
     _put("QueueDepth", depth, MetricUnit.Count, {})
+
+
+def counter_drift(counter: str, drift: int) -> None:
+    """How far a queue or slot counter is from the jobs really holding it (`CounterDrift` by Counter)."""
+    _put("CounterDrift", drift, MetricUnit.Count, {"Counter": counter})

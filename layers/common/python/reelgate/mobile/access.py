@@ -270,8 +270,11 @@ class Limits:
         return int(item.get("count", {}).get("N", "0"))
 
 
+SLOT_PREFIX = "slot#"  # a slot lease's item: slot#<bundle id>#<user id>#<index>
+
+
 def _slot(bundle_id: str, user_id: str, index: int) -> str:
-    return f"slot#{bundle_id}#{user_id}#{index}"
+    return f"{SLOT_PREFIX}{bundle_id}#{user_id}#{index}"
 
 
 def _quota(bundle_id: str, user_id: str, month: str) -> str:

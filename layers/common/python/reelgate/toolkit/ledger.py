@@ -18,12 +18,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer
-
 from reelgate import counters, metrics
-from reelgate.dynamo import from_dynamo
 from reelgate.errors import Conflict, InsufficientCredits, QueueFull, ReelgateError
-from reelgate.jobs import Job, JobStatus, StateChanges, now_iso
+from reelgate.jobs import Job, JobStatus, StateChanges, now_iso, unfinished
 from reelgate.observability import follow, logger
 from reelgate.toolkit.keys import PREFIX, ApiKey
 from reelgate.transact import Transaction
@@ -32,8 +29,6 @@ QUEUE_PK = "queue#toolkit"
 QUEUE, KEY = "queue", "key"  # the slots a job may hold (Job.slots)
 ACTIVE, ACTIVE_REV = "active", "active_rev"  # the per-key counter on the key's own item
 STALE_ERROR = "the job did not finish in the time allowed"
-
-_deserializer = TypeDeserializer()
 
 
 class TooManyJobs(ReelgateError):
@@ -153,22 +148,7 @@ class Ledger:
 
     def unfinished(self) -> list[Job]:
         """Toolkit jobs really queued or running, read from the jobs table (consistent scan)."""
-        scan: dict[str, Any] = {
-            "TableName": self._jobs, "ConsistentRead": True,
-            "FilterExpression": "#status IN (:queued, :running) AND begins_with(#kind, :toolkit)",
-            "ExpressionAttributeNames": {"#status": "status", "#kind": "kind"},
-            "ExpressionAttributeValues": {":queued": {"S": JobStatus.QUEUED.value},
-                                          ":running": {"S": JobStatus.RUNNING.value}, ":toolkit": {"S": "toolkit."}},
-        }
-        jobs: list[Job] = []
-        while True:
-            page = self._client.scan(**scan)
-            for item in page.get("Items", []):
-                plain = {name: _deserializer.deserialize(value) for name, value in item.items()}
-                jobs.append(Job.model_validate(from_dynamo(plain)))
-            if "LastEvaluatedKey" not in page:
-                return jobs
-            scan["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return unfinished(self._client, self._jobs, kind_prefix="toolkit.")
 
     def settle_stale(self, older_than_seconds: float) -> list[str]:
         """Fail and refund unfinished jobs created more than `older_than_seconds` ago (their flow is gone)."""
@@ -223,13 +203,4 @@ class Ledger:
         return report
 
     def _key_pks(self) -> list[str]:
-        scan: dict[str, Any] = {"TableName": self._state, "ConsistentRead": True, "ProjectionExpression": "pk",
-                                "FilterExpression": "begins_with(pk, :prefix)",
-                                "ExpressionAttributeValues": {":prefix": {"S": PREFIX}}}
-        pks: list[str] = []
-        while True:
-            page = self._client.scan(**scan)
-            pks += [item["pk"]["S"] for item in page.get("Items", [])]
-            if "LastEvaluatedKey" not in page:
-                return pks
-            scan["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return [item["pk"]["S"] for item in counters.items_with_prefix(self._client, self._state, PREFIX)]
