@@ -152,7 +152,8 @@ FUNCTIONS: tuple[Function, ...] = (
     ),
     Function(
         "toolkit_render", "Download, convert with FFmpeg and upload (toolkit flow task)",
-        memory=3008, timeout=900, arch="x86_64", ffmpeg=True, ephemeral_mb=10240,
+        # 1769 MB (one vCPU): the cheapest size per rendered minute (bench/render_memory.py, docs/decisions.md)
+        memory=1769, timeout=900, arch="x86_64", ffmpeg=True, ephemeral_mb=10240,
         reserved_concurrency=RENDER_CONCURRENCY,
         grants=frozenset({"jobs:read", "jobs:write", "media:read", "media:write", "media:segments", "events:put"}),
         settings=("jobs", "fetch", "media"),

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from infra_helpers import Synth, actions_of, role_statements
+from reelgate.settings import Settings
 
 from infra import environment, registry
 
@@ -32,6 +33,13 @@ def test_the_map_renders_each_range_inline_with_the_render_function_at_the_confi
     assert task["Parameters"] == {"FunctionName": "${RenderFunctionArn}",
                                   "Payload": {"job_id.$": "$.job_id", "step": "segment", "segment.$": "$.segment"}}
     assert task["End"] is True and "Catch" not in task  # a failed range fails the whole Map
+    throttled, *_ = task["Retry"]  # a job's ranges queue for the render function's reserved concurrency
+    assert throttled["ErrorEquals"] == ["Lambda.TooManyRequestsException"]
+    waits = [min(throttled["IntervalSeconds"] * throttled["BackoffRate"] ** n, throttled["MaxDelaySeconds"])
+             for n in range(throttled["MaxAttempts"])]
+    assert sum(waits) >= 300  # longer than several ranges take on Lambda (bench/segments.py)
+    # one job's ranges at once fit in the render function's reserved concurrency
+    assert Settings().toolkit_segment_concurrency <= registry.function("toolkit_render").reserved_concurrency
     assert fan["ResultPath"] is None  # the ranges' answers are not carried in the state
     assert fan["Next"] == "JoinSegments"
 
