@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from pydantic import ValidationError
 from reelgate.jobs import Job
 from reelgate.media.image_video import image_video_args
@@ -13,6 +16,8 @@ from reelgate.media.segments import segment_ranges
 from reelgate.media.still import Still
 from reelgate.media.zoom import frame_count, frame_range, plan_zoom, zoom_at, zoom_expression, zoom_filter_graph
 from reelgate.settings import Settings
+from reelgate.storage import MediaStore
+from reelgate.toolkit import segments
 from reelgate.toolkit.tasks import segment_plan
 
 from tests.unit.test_media_zoom import evaluate
@@ -87,3 +92,28 @@ def test_a_concatenation_is_never_cut_and_the_setting_moves_the_threshold() -> N
                                                                                                (16, 24)]
     with pytest.raises(ValidationError):  # an inline Map runs at most 40 iterations at once
         Settings(toolkit_segment_concurrency=41)
+
+
+class _S3:
+    def __init__(self, errors: list[str] | None = None, fail: bool = False) -> None:
+        self.calls: list[list[str]] = []
+        self.errors, self.fail = errors or [], fail
+
+    def delete_objects(self, Bucket: str, Delete: dict[str, Any]) -> dict[str, Any]:
+        if self.fail:
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "denied"}}, "DeleteObjects")
+        keys = [item["Key"] for item in Delete["Objects"]]
+        self.calls.append(keys)
+        return {"Errors": [{"Key": key, "Code": "AccessDenied"} for key in keys if key in self.errors]}
+
+
+def test_parts_are_deleted_a_thousand_at_a_time_and_the_ones_s3_kept_are_named() -> None:
+    s3 = _S3(errors=["k1500"])
+    left = MediaStore(s3, "media").delete([f"k{n}" for n in range(2500)])
+    assert [len(call) for call in s3.calls] == [1000, 1000, 500]
+    assert left == ["k1500"]
+
+
+def test_a_failed_clean_up_never_fails_the_joined_job() -> None:
+    toolkit = SimpleNamespace(media=MediaStore(_S3(fail=True), "media"))
+    segments._clean_up(toolkit, "job-1", ["segments/job-1/source"])  # type: ignore[arg-type]  # logged, not raised

@@ -14,6 +14,8 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from reelgate.errors import Conflict
 from reelgate.jobs import Job
 from reelgate.media import gate, render_image_video
@@ -59,10 +61,20 @@ def join(toolkit: Toolkit, job_id: str, segments: list[dict[str, Any]]) -> dict[
         plan = plan_zoom(still.size, still.orientation, **zoom_args(job.input))
         gate.check_output(out, gate.for_image_video(plan))
         toolkit.media.upload_file(out, output_key(job))
-    left = toolkit.media.delete([segment_key(job_id, name) for name in ["source", *names]])
-    if left:  # the bucket's lifecycle rule expires them
-        logger.warning("segment parts not deleted", extra={"job_id": job_id, "keys": left})
+    _clean_up(toolkit, job_id, [segment_key(job_id, name) for name in ["source", *names]])
     return {"output_key": output_key(job), "run_time": _since_start(job)}
+
+
+def _clean_up(toolkit: Toolkit, job_id: str, keys: list[str]) -> None:
+    """Delete the still and the parts; what cannot be deleted now expires by the bucket's lifecycle rule,
+    so a failed clean-up never fails a job whose output is already uploaded."""
+    try:
+        left = toolkit.media.delete(keys)
+    except (BotoCoreError, ClientError) as exc:
+        left = keys
+        logger.warning("segment clean-up failed", extra={"job_id": job_id, "detail": str(exc)})
+    if left:
+        logger.warning("segment parts not deleted", extra={"job_id": job_id, "keys": left})
 
 
 def _running(toolkit: Toolkit, job_id: str) -> Job:
