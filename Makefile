@@ -114,6 +114,8 @@ bench: venv ffmpeg ## speed ratios (printed, never asserted)
 	$(PY) bench/image_to_video.py
 	$(PY) bench/image_to_video_api.py
 	$(PY) bench/concatenate.py
+	$(PY) bench/segments.py
+	$(PY) bench/render_memory.py
 	$(PY) bench/local_cloud.py
 	$(PY) bench/pixverse_flow.py
 	$(PY) bench/cold_start.py

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, create_model
 from reelgate.settings import Settings
-from reelgate.storage import MOBILE_INBOX
+from reelgate.storage import MOBILE_INBOX, SEGMENTS
 
 from infra import registry
 
@@ -25,6 +25,13 @@ TABLE_WRITE = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
 TABLE_ACTIONS = {"read": TABLE_READ, "write": TABLE_WRITE, "scan": ("dynamodb:Scan",)}
 MEDIA_READ = ("s3:GetObject",)  # also authorizes HeadObject and presigned GETs
 MEDIA_WRITE = ("s3:PutObject", "s3:AbortMultipartUpload")  # PutObject covers multipart parts
+# Grants scoped to one prefix of the media bucket: grant -> (actions, key prefix).
+MEDIA_PREFIX_GRANTS: dict[str, tuple[tuple[str, ...], str]] = {
+    "media:inbox": (("s3:PutObject",), "inbox/"),
+    "media:mobile_inbox": (("s3:PutObject",), MOBILE_INBOX),
+    "media:mobile_inbox_read": (MEDIA_READ, MOBILE_INBOX),
+    "media:segments": (("s3:DeleteObject",), SEGMENTS),
+}
 SECRET_SETTING = {"pixverse": "pixverse_api_key_secret", "apphud": "apphud_webhook_token_secret",
                   "apphud_apps": "apphud_app_keys_secret", "topview": "topview_api_key_secret",
                   "pixverse_webhook": "pixverse_webhook_key_secret"}
@@ -47,7 +54,8 @@ SETTING_GROUPS: dict[registry.SettingGroup, tuple[str, ...]] = {
     "webhooks": ("webhook_attempts", "webhook_backoff_seconds", "webhook_timeout_seconds", "webhook_schedule"),
     "media": ("ffmpeg_dir", "ffmpeg_max_seconds", "ffmpeg_reserve_seconds", "toolkit_max_input_bytes",
               "toolkit_max_total_input_bytes", "toolkit_max_duration_seconds", "toolkit_max_video_pixels",
-              "toolkit_max_image_pixels", "toolkit_refund_refused_input"),
+              "toolkit_max_image_pixels", "toolkit_refund_refused_input", "toolkit_segment_frames",
+              "toolkit_segment_concurrency"),
     "pixverse": ("pixverse_base_url", "pixverse_timeout_seconds", "pixverse_max_retries",
                  "pixverse_retry_base_seconds", "pixverse_max_retry_after_seconds", "pixverse_deadline_margin_seconds"),
     "generation": ("poll_initial_seconds", "poll_max_seconds", "poll_growth", "generation_deadline_seconds",
@@ -188,12 +196,9 @@ def statements(grants: frozenset[registry.Grant], res: Resources) -> list[Statem
         kind, _, target = grant.partition(":")
         if kind in tables:  # a scan (a read-only recount) covers the table alone, never its index
             out.append(Statement(TABLE_ACTIONS[target], tables[kind][:1] if target == "scan" else tables[kind]))
-        elif grant == "media:inbox":
-            out.append(Statement(("s3:PutObject",), (f"{res.media_bucket_arn}/inbox/*",)))
-        elif grant == "media:mobile_inbox":
-            out.append(Statement(("s3:PutObject",), (f"{res.media_bucket_arn}/{MOBILE_INBOX}*",)))
-        elif grant == "media:mobile_inbox_read":
-            out.append(Statement(MEDIA_READ, (f"{res.media_bucket_arn}/{MOBILE_INBOX}*",)))
+        elif grant in MEDIA_PREFIX_GRANTS:
+            actions, prefix = MEDIA_PREFIX_GRANTS[grant]
+            out.append(Statement(actions, (f"{res.media_bucket_arn}/{prefix}*",)))
         elif kind == "media":
             out.append(Statement(MEDIA_READ if target == "read" else MEDIA_WRITE, (f"{res.media_bucket_arn}/*",)))
         elif kind == "events":

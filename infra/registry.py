@@ -31,6 +31,7 @@ Grant = Literal[
     "media:mobile_inbox",  # s3:PutObject under inbox/mobile/ only: a mobile caller's presigned upload (/uploads)
     "media:mobile_inbox_read",  # s3:GetObject under inbox/mobile/ only: images named by `image_key`
     "jobs:scan", "state:scan",  # dynamodb:Scan of the whole table (counter_drift's recount; no index serves it)
+    "media:segments",  # s3:DeleteObject under segments/ only: a segmented render removes its parts once joined
 ]
 # Which operator settings a function reads (infra/environment.py lists each group's settings).
 SettingGroup = Literal["jobs", "media_urls", "toolkit", "fetch", "webhooks", "media", "pixverse", "generation",
@@ -160,9 +161,10 @@ FUNCTIONS: tuple[Function, ...] = (
     ),
     Function(
         "toolkit_render", "Download, convert with FFmpeg and upload (toolkit flow task)",
-        memory=3008, timeout=900, arch="x86_64", ffmpeg=True, image=True, ephemeral_mb=10240,
+        # 1769 MB (one vCPU): the cheapest size per rendered minute (bench/render_memory.py, docs/decisions.md)
+        memory=1769, timeout=900, arch="x86_64", ffmpeg=True, image=True, ephemeral_mb=10240,
         reserved_concurrency=RENDER_CONCURRENCY,
-        grants=frozenset({"jobs:read", "jobs:write", "media:read", "media:write", "events:put"}),
+        grants=frozenset({"jobs:read", "jobs:write", "media:read", "media:write", "media:segments", "events:put"}),
         settings=("jobs", "fetch", "media"),
     ),
     Function(

@@ -36,6 +36,8 @@ _MEDIA_WILDCARDS: tuple[tuple[frozenset[str], str, str], ...] = (
     (frozenset({"media:mobile_inbox", "media:mobile_inbox_read"}), "inbox/mobile/",
      "Mobile uploads are keyed per caller and upload under inbox/mobile/; the function signs or reads one key at "
      "a time, only under the caller's own prefix."),
+    (frozenset({"media:segments"}), "segments/",
+     "A segmented render's parts are keyed per job under segments/; the render deletes only its own job's parts."),
 )
 
 

@@ -6,6 +6,7 @@ from aws_cdk import Duration
 from aws_cdk import aws_s3 as s3
 from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
+from reelgate.storage import SEGMENTS
 
 from infra.constants import StageConfig
 
@@ -20,11 +21,14 @@ class Media(Construct):
             id="AwsSolutions-S1",
             reason="This is the server-access-log destination; logging it would log its own log writes.",
         )])
+        # A segmented render's parts are joined within minutes; a failed job's are gone a day later.
+        segments = s3.LifecycleRule(id="expire-segments", prefix=SEGMENTS, expiration=Duration.days(1))
         self.bucket = self._bucket("Bucket", stage, expire_days=stage.media_retention_days,
-                                   access_logs=self.access_logs)
+                                   access_logs=self.access_logs, rules=[segments])
 
     def _bucket(
-        self, construct_id: str, stage: StageConfig, *, expire_days: int, access_logs: s3.IBucket | None = None
+        self, construct_id: str, stage: StageConfig, *, expire_days: int, access_logs: s3.IBucket | None = None,
+        rules: list[s3.LifecycleRule] | None = None,
     ) -> s3.Bucket:
         return s3.Bucket(
             self, construct_id,
@@ -36,7 +40,7 @@ class Media(Construct):
                 id="expire",
                 expiration=Duration.days(expire_days),
                 abort_incomplete_multipart_upload_after=Duration.days(1),
-            )],
+            ), *(rules or [])],
             removal_policy=stage.removal_policy,
             auto_delete_objects=not stage.retain_data,  # dev: a stack delete empties and removes it
             server_access_logs_bucket=access_logs,

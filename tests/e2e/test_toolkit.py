@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import boto3
 import httpx
 import pytest
 from reelgate.media import probe
@@ -220,3 +221,32 @@ def test_the_queue_limit_answers_429_with_the_envelope(http, media, site) -> Non
     for r in held:
         wait_for(lambda r=r: _finished(http, r.json()["job_id"]))
     assert http.post(CONCAT, json={"video_urls": [{"video_url": media["a.mp4"]}]}, headers=H).status_code == 200
+
+
+def test_a_long_image_job_renders_in_parallel_ranges_joined_into_one_exact_video(http, media, hooks, local_cloud,
+                                                                                 tmp_path) -> None:
+    """453 frames, over toolkit_segment_frames (450): two ranges in two render workers at once, each under
+    the render role's own grants (segments/ put, get and delete), joined by stream copy. A webhook makes
+    the answer 202 at once: a loaded machine must not meet the gateway's 29 s instead."""
+    hooks.reset()
+    body = {"image_url": media["circle.jpg"], "length": 15.1, "frame_rate": 30, "zoom_speed": 3,
+            "webhook_url": hooks.url, "id": "long"}
+
+    accepted = http.post(IMAGE, json=body, headers=H)
+    assert accepted.status_code == 202, accepted.json()
+
+    def finished() -> dict[str, Any] | None:
+        inner = http.post(STATUS, json={"job_id": accepted.json()["job_id"]}, headers=H).json()["response"]
+        return inner if inner["job_status"] == "done" else None
+
+    job = wait_for(finished, timeout=900, interval=1)["response"]
+    assert job["code"] == 200 and job["message"] == "success", job
+    info = probe(download(job["response"], tmp_path / "long.mp4"))
+    assert (info.width, info.height, info.frame_count) == (1080, 1920, 453)
+    assert abs(info.duration - 15.1) < 0.02
+    cloud = local_cloud.info
+    s3 = boto3.client("s3", endpoint_url=cloud["aws_endpoint"], region_name="us-east-1",
+                      aws_access_key_id=cloud["aws_access_key_id"],
+                      aws_secret_access_key=cloud["aws_secret_access_key"])
+    left = s3.list_objects_v2(Bucket=cloud["media_bucket"], Prefix=f"segments/{accepted.json()['job_id']}/")
+    assert left["KeyCount"] == 0  # the render role deleted its still and parts once joined

@@ -82,10 +82,12 @@ def test_media_bucket_is_private_encrypted_and_expiring(synth: Synth) -> None:
         "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True,
     }
     assert props["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
-    (rule,) = props["LifecycleConfiguration"]["Rules"]
+    rule, segments = props["LifecycleConfiguration"]["Rules"]
     assert rule["Status"] == "Enabled"
     assert rule["ExpirationInDays"] == int(synth.stack.stage.settings["job_ttl_days"])  # media lives as its job
     assert rule["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+    # a failed segmented render's parts (segments/<job_id>/...) go a day later, not with the job's media
+    assert segments == {"Id": "expire-segments", "Prefix": "segments/", "ExpirationInDays": 1, "Status": "Enabled"}
     logs_id = synth.logical_id(synth.stack.media.access_logs)
     assert props["LoggingConfiguration"]["DestinationBucketName"] == {"Ref": logs_id}
 

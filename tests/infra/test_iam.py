@@ -20,6 +20,7 @@ GRANT_ACTIONS = {
     "media:inbox": {"s3:PutObject"},  # under inbox/ only (tests/infra/test_inbox_resources.py)
     "media:mobile_inbox": {"s3:PutObject"},  # under inbox/mobile/ only (likewise)
     "media:mobile_inbox_read": {"s3:GetObject"},  # under inbox/mobile/ only (likewise)
+    "media:segments": {"s3:DeleteObject"},  # under segments/ only (tests/infra/test_segments_flow.py)
     "events:put": {"events:PutEvents"},
     "secret": {"secretsmanager:GetSecretValue"},
     "flow": {"states:StartExecution"},

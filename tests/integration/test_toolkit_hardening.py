@@ -141,12 +141,13 @@ def test_a_render_that_outlasts_its_invocation_is_stopped_and_fails_cleanly(clou
     circle_image(file_server.root / "still.jpg", (1600, 900))
     toolkit = api.toolkit()
     job = Job(kind="toolkit.image_to_video", owner=key.owner, cost=10,
-              input={"image_url": f"{file_server.base_url}/still.jpg", "length": 20, "frame_rate": 60,
+              input={"image_url": f"{file_server.base_url}/still.jpg", "length": 7, "frame_rate": 60,
                      "endpoint": "/v1/image/convert/video"})
     toolkit.ledger.admit(job, key, 10)  # no flow: the render task is called the way the flow would
     started = time.monotonic()
 
-    # 1200 frames of 1080p need far longer than the 1.5 s left after the 30 s reserve.
+    # 420 frames of 1080p (one piece: under toolkit_segment_frames) need far longer than the 1.5 s left
+    # after the 30 s reserve.
     with deadline.bounded(31.5), pytest.raises(tasks.JobFailed) as failed:
         tasks.render(toolkit, job.job_id)
 

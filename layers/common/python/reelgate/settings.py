@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     # must exceed the toolkit flow's TimeoutSeconds (108000: the webhook schedule runs in the flow) so a
     # job whose flow still runs is never touched.
     toolkit_stale_job_seconds: int = Field(115200, ge=60)
+    # An image → video job of more frames than this renders in segments of at most this many frames, in
+    # parallel (a Map state, at most `toolkit_segment_concurrency` at once; 0: no limit), joined by stream
+    # copy. 450: a 60 s job at 60 fps (3,600 frames) is 8 segments; 5-7 s jobs at 60 fps render in one piece.
+    toolkit_segment_frames: int = Field(450, ge=2)
+    toolkit_segment_concurrency: int = Field(8, ge=0, le=40)
 
     # --- Safe fetcher ---
     url_allowlist: str = ""  # comma-separated host:port exempt from the address checks (dev/tests only)

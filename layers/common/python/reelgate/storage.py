@@ -8,6 +8,7 @@ from typing import Any
 
 INBOX = "inbox/"
 MOBILE_INBOX = f"{INBOX}mobile/"  # mobile callers' uploads (POST /uploads): read by key, never a trigger
+SEGMENTS = "segments/"  # a segmented render's still and parts, deleted once joined (else expired by lifecycle)
 
 
 def presigned_put(s3: Any, bucket: str, key: str, content_type: str, *, expires: int,
@@ -43,6 +44,15 @@ class MediaStore:
 
     def download_file(self, key: str, path: Path) -> None:
         self._s3.download_file(self.bucket, key, str(path))
+
+    def delete(self, keys: list[str]) -> list[str]:
+        """Delete `keys` (DeleteObjects, 1,000 a call); answer the keys S3 did not delete."""
+        left = []
+        for start in range(0, len(keys), 1000):
+            objects = [{"Key": key} for key in keys[start:start + 1000]]
+            answer = self._s3.delete_objects(Bucket=self.bucket, Delete={"Objects": objects, "Quiet": True})
+            left += [str(error.get("Key")) for error in answer.get("Errors", [])]
+        return left
 
     def url(self, key: str) -> str:
         """The configured public base URL plus the key, else a presigned GET URL."""

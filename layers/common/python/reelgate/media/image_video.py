@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from reelgate.media.limits import InputRefused, Limits, check_sizes, check_still
-from reelgate.media.still import Still, inspect_still
-from reelgate.media.tools import MediaError, local_input, run_ffmpeg
+from reelgate.media.limits import Limits
+from reelgate.media.still import Still, checked_still, inspect_still
+from reelgate.media.tools import local_input, run_ffmpeg
 from reelgate.media.zoom import ZoomPlan, frame_range, plan_zoom, zoom_filter_graph
 from reelgate.media.zoom_frames import opencv_available, render_zoom_frames
 
@@ -30,15 +30,7 @@ def render_image_video(image: Path, out: Path, *, length: float, frame_rate: int
     With OpenCV (the render image) each frame is warped in Python and piped to x264; without it the
     zoom runs inside ffmpeg's filter graph (same geometry, 2-3x the CPU).
     """
-    if limits is None:
-        still = inspect_still(image)
-    else:
-        check_sizes([image], limits, [label])
-        try:
-            still = inspect_still(image)
-        except MediaError as exc:
-            raise InputRefused(f"{label} is not a JPEG, PNG or WebP image that can be read") from exc
-        check_still(still.size, limits, label)
+    still = inspect_still(image) if limits is None else checked_still(image, limits, label)
     plan = plan_zoom(still.size, still.orientation, length=length, frame_rate=frame_rate, zoom_speed=zoom_speed)
     frames = frame_range(plan, first_frame, stop_frame)
     if opencv_available():

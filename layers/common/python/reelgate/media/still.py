@@ -7,6 +7,7 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
+from reelgate.media.limits import InputRefused, Limits, check_sizes, check_still
 from reelgate.media.tools import MediaError
 from reelgate.media.zoom import ORIENTATION_FILTERS, upright_size
 
@@ -36,3 +37,14 @@ def inspect_still(path: Path) -> Still:
     if orientation not in ORIENTATION_FILTERS:
         orientation = 1  # out-of-range tags are ignored, as viewers do
     return Still(path, DEMUXERS[kind], upright_size(*stored, orientation), orientation)
+
+
+def checked_still(path: Path, limits: Limits, label: str) -> Still:
+    """The still, refused (InputRefused naming `label`) if over the byte or pixel limits or not an image."""
+    check_sizes([path], limits, [label])
+    try:
+        still = inspect_still(path)
+    except MediaError as exc:
+        raise InputRefused(f"{label} is not a JPEG, PNG or WebP image that can be read") from exc
+    check_still(still.size, limits, label)
+    return still

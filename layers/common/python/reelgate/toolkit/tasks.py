@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,8 +23,12 @@ from reelgate.jobs import Job, JobStatus, now_iso
 from reelgate.media import InputRefused, Limits, MediaError, MediaTimeout, gate
 from reelgate.media.limits import check_items, size_text
 from reelgate.media.scratch import scratch_dir
+from reelgate.media.segments import segment_ranges
+from reelgate.media.still import checked_still
+from reelgate.media.zoom import frame_count
 from reelgate.observability import logger
 from reelgate.settings import Settings
+from reelgate.storage import SEGMENTS
 from reelgate.toolkit.service import Toolkit
 
 INTERNAL_ERROR = "the job failed because of an internal error"
@@ -49,20 +55,62 @@ def limits(settings: Settings) -> Limits:
 
 
 def render(toolkit: Toolkit, job_id: str) -> dict[str, Any]:
-    """Produce <job_id>.mp4 in the media bucket; any failure raises and the flow settles it as failed."""
-    job = _job(toolkit, job_id)
+    """Produce <job_id>.mp4 in the media bucket; any failure raises and the flow settles it as failed.
+
+    An image → video job of more than `toolkit_segment_frames` frames is only prepared here: its still
+    is fetched, checked and staged under segments/, and the answer lists the frame ranges the flow's
+    Map renders in parallel (reelgate.toolkit.segments) before joining them into the same output key.
+    """
+    job = load_job(toolkit, job_id)
     if job.status is JobStatus.QUEUED:
         job = toolkit.jobs.transition(job_id, JobStatus.RUNNING, started_at=now_iso())
     elif job.status.terminal:
         raise Conflict(f"job {job_id} is already {job.status.value}")
     started = time.monotonic()
-    key = job.input.get("output_key") or f"{job_id}.mp4"
-    try:
-        with scratch_dir() as work:
+    ranges = segment_plan(toolkit.settings, job)
+    with failures_told(job_id, toolkit.settings), scratch_dir() as work:
+        if ranges:
+            image, label = fetch_image(toolkit, job.input, work)
+            checked_still(image, limits(toolkit.settings), label)
+            toolkit.media.upload_file(image, segment_key(job_id, "source"), content_type="application/octet-stream")
+        else:
             out = work / "output.mp4"
             expected = _convert(toolkit, job.kind, job.input, work, out)
             gate.check_output(out, expected)  # the output gate: never hand out a file that is not what was asked
-            toolkit.media.upload_file(out, key)
+            toolkit.media.upload_file(out, output_key(job))
+    segments = [{"index": index, "first": first, "stop": stop} for index, (first, stop) in enumerate(ranges)]
+    return {"output_key": output_key(job), "run_time": time.monotonic() - started, "segmented": bool(segments),
+            "segments": segments, "concurrency": toolkit.settings.toolkit_segment_concurrency}
+
+
+def output_key(job: Job) -> str:
+    return str(job.input.get("output_key") or f"{job.job_id}.mp4")
+
+
+def segment_key(job_id: str, name: str) -> str:
+    """Where a segmented render keeps its still ("source") and its parts; removed once joined."""
+    return f"{SEGMENTS}{job_id}/{name}"
+
+
+def segment_plan(settings: Settings, job: Job) -> list[tuple[int, int]]:
+    """The frame ranges of a segmented render; [] for a job rendered in one piece."""
+    if job.kind != "toolkit.image_to_video":
+        return []
+    zoom = zoom_args(job.input)
+    ranges = segment_ranges(frame_count(zoom["length"], zoom["frame_rate"]), settings.toolkit_segment_frames)
+    return ranges if len(ranges) > 1 else []
+
+
+def zoom_args(request: dict[str, Any]) -> dict[str, Any]:
+    return {"length": float(request.get("length", 5)), "frame_rate": int(request.get("frame_rate", 30)),
+            "zoom_speed": float(request.get("zoom_speed", 3))}
+
+
+@contextmanager
+def failures_told(job_id: str, settings: Settings) -> Iterator[None]:
+    """Turn a render step's failure into JobFailed / InputRefused in Reelgate's words; log the detail."""
+    try:
+        yield
     except gate.OutputMismatch as exc:
         logger.error("output gate refused the render", extra={"job_id": job_id, "detail": str(exc)})
         raise JobFailed(str(exc)) from exc
@@ -76,11 +124,21 @@ def render(toolkit: Toolkit, job_id: str) -> dict[str, Any]:
         raise JobFailed(TIMEOUT_ERROR) from exc
     except fetch.FetchError as exc:
         logger.warning("download failed", extra={"job_id": job_id, "detail": str(exc)})
-        raise _download_failure(exc, toolkit.settings) from exc
+        raise _download_failure(exc, settings) from exc
     except MediaError as exc:
         logger.error("conversion failed", extra={"job_id": job_id, "detail": str(exc)})
         raise JobFailed(CONVERSION_ERROR) from exc
-    return {"output_key": key, "run_time": time.monotonic() - started}
+
+
+def fetch_image(toolkit: Toolkit, request: dict[str, Any], work: Path) -> tuple[Path, str]:
+    """The job's still as a local file, and the name a refusal gives it."""
+    image = work / "image"
+    if request.get("source_key"):  # uploaded to our own bucket (S3 trigger): no URL to fetch
+        toolkit.media.download_file(request["source_key"], image)
+        return image, "the uploaded image"
+    max_bytes = min(limits(toolkit.settings).max_input_bytes, toolkit.settings.fetch_max_bytes)
+    fetch.fetch_to_file(request["image_url"], image, allowed_types=("image/",), max_bytes=max_bytes)
+    return image, "image_url"
 
 
 def _convert(toolkit: Toolkit, kind: str, request: dict[str, Any], work: Path, out: Path) -> gate.Expected:
@@ -88,16 +146,8 @@ def _convert(toolkit: Toolkit, kind: str, request: dict[str, Any], work: Path, o
     bounds = limits(toolkit.settings)
     max_bytes = min(bounds.max_input_bytes, toolkit.settings.fetch_max_bytes)
     if kind == "toolkit.image_to_video":
-        image = work / "image"
-        if request.get("source_key"):  # uploaded to our own bucket (S3 trigger): no URL to fetch
-            toolkit.media.download_file(request["source_key"], image)
-            label = "the uploaded image"
-        else:
-            fetch.fetch_to_file(request["image_url"], image, allowed_types=("image/",), max_bytes=max_bytes)
-            label = "image_url"
-        plan = media.render_image_video(image, out, length=float(request.get("length", 5)),
-                                        frame_rate=int(request.get("frame_rate", 30)),
-                                        zoom_speed=float(request.get("zoom_speed", 3)), limits=bounds, label=label)
+        image, label = fetch_image(toolkit, request, work)
+        plan = media.render_image_video(image, out, **zoom_args(request), limits=bounds, label=label)
         return gate.for_image_video(plan)
     items = request["video_urls"]
     check_items(len(items), bounds)  # before a single byte is downloaded
@@ -152,7 +202,7 @@ def public_failure(error: dict[str, Any]) -> tuple[str, bool]:
 
 def settle(toolkit: Toolkit, task: dict[str, Any]) -> dict[str, Any]:
     """Record the outcome once (refunding a failure, freeing the job's slots) and say whether a webhook is due."""
-    job = _job(toolkit, task["job_id"])
+    job = load_job(toolkit, task["job_id"])
     timings = _timings(job, datetime.now(UTC), float(task.get("run_time") or 0.0))
     try:
         if task["outcome"] == "succeeded":
@@ -165,7 +215,7 @@ def settle(toolkit: Toolkit, task: dict[str, Any]) -> dict[str, Any]:
             toolkit.ledger.settle(job, JobStatus.FAILED, refund=refund, output=timings, error=message)
     except Conflict:
         pass  # settled by an earlier attempt: settling is idempotent
-    job = _job(toolkit, job.job_id)
+    job = load_job(toolkit, job.job_id)
     return {"notify": bool(job.input.get("webhook_url"))}
 
 
@@ -181,7 +231,7 @@ def notify(toolkit: Toolkit, job_id: str, attempt: int = 1) -> dict[str, Any]:
     The delivery state is recorded on the job after every attempt; never raises for delivery. Answers
     {"done", "wait" (seconds before the next attempt), "attempt" (its number)} for the flow.
     """
-    job = _job(toolkit, job_id)
+    job = load_job(toolkit, job_id)
     key = toolkit.keys.get(job.owner.removeprefix("key#"))
     plan = webhooks.schedule(toolkit.settings.webhook_schedule)
     delivery = webhooks.deliver(job.input["webhook_url"], toolkit.job_envelope(job), secret=key.webhook_secret,
@@ -198,7 +248,7 @@ def notify(toolkit: Toolkit, job_id: str, attempt: int = 1) -> dict[str, Any]:
     return {"done": not again, "wait": wait, "attempt": attempt + 1}
 
 
-def _job(toolkit: Toolkit, job_id: str) -> Job:
+def load_job(toolkit: Toolkit, job_id: str) -> Job:
     job = toolkit.jobs.get(job_id)
     if job is None:
         raise NotFound(f"job {job_id} not found")
