@@ -18,6 +18,7 @@ from reelgate import fetch, media, metrics, webhooks
 from reelgate.deadline import DeadlineExceeded
 from reelgate.errors import Conflict, NotFound, ReelgateError
 from reelgate.jobs import Job, JobStatus, now_iso
+from reelgate.links import OUTBOX
 from reelgate.media import InputRefused, Limits, MediaError, MediaTimeout, gate
 from reelgate.media.limits import check_items, size_text
 from reelgate.media.scratch import scratch_dir
@@ -49,14 +50,15 @@ def limits(settings: Settings) -> Limits:
 
 
 def render(toolkit: Toolkit, job_id: str) -> dict[str, Any]:
-    """Produce <job_id>.mp4 in the media bucket; any failure raises and the flow settles it as failed."""
+    """Produce outbox/<job_id>.mp4 (or the job's own output key) in the media bucket, under the output prefixes
+    the CDN may read; any failure raises and the flow settles it as failed."""
     job = _job(toolkit, job_id)
     if job.status is JobStatus.QUEUED:
         job = toolkit.jobs.transition(job_id, JobStatus.RUNNING, started_at=now_iso())
     elif job.status.terminal:
         raise Conflict(f"job {job_id} is already {job.status.value}")
     started = time.monotonic()
-    key = job.input.get("output_key") or f"{job_id}.mp4"
+    key = job.input.get("output_key") or f"{OUTBOX}{job_id}.mp4"
     try:
         with scratch_dir() as work:
             out = work / "output.mp4"
