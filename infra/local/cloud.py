@@ -31,8 +31,10 @@ from reelgate.mobile.apps import DEV_BUNDLE_ID
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from infra import environment, registry
+from infra.cdn_keys import new_key_pair, store_private_key
 from infra.local import functions, moto_lambda
 from infra.local.aws_server import AwsServer
+from infra.local.cdn import CDN_PATH, LocalCdn
 from infra.local.gateway import Gateway
 from infra.local.policies import authorizer
 from infra.local.provision import LOCAL_NAMES, LOCAL_STAGE, provision, secret_name
@@ -84,7 +86,9 @@ class LocalCloud:
         names = LOCAL_NAMES
         provision(session, names)
         providers = self._start_providers()
-        res = _resources(session, region, names, self._secrets(session))
+        keys = new_key_pair()  # the stage's key pair, as `python -m infra.admin cdn-key` makes it
+        cdn = self._cdn(session, keys.private_pem)
+        res = _resources(session, region, names, self._secrets(session), cdn)
         settings = environment.stage_values(self._stage_settings(providers))
         work = STATE_DIR / f"run-{self.aws_port}"
         configs = functions.configs(res, STAGE, settings, aws_endpoint=self.aws_url, work_dir=work,
@@ -100,15 +104,17 @@ class LocalCloud:
         )
         api_key = self.config.get("REELGATE_DEV_API_KEY") or "rg_dev_" + secrets.token_urlsafe(24)
         seeded = seed_development_data(session, names.state_table, api_key, res.secret_arns["apphud_apps"])
+        local_cdn = LocalCdn(session.client("s3"), names.media_bucket, cdn.key_pair_id, keys.public_pem)
         gateway: BaseWSGIServer = make_server(
-            self.host, self.port, Gateway(runtime, cors_origins=cors.parse(settings["cors_origins"])), threaded=True)
+            self.host, self.port, Gateway(runtime, cors_origins=cors.parse(settings["cors_origins"]), cdn=local_cdn),
+            threaded=True)
         self._servers.append(gateway)
         api = f"http://{self.host}:{self.port}"
         self.info = {"api": api, "docs": f"{api}/docs", "openapi": f"{api}/openapi.json", "aws_endpoint": self.aws_url,
                      "aws_access_key_id": ADMIN_CREDENTIALS["AWS_ACCESS_KEY_ID"],
                      "aws_secret_access_key": ADMIN_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
                      "jobs_table": names.jobs_table, "state_table": names.state_table,
-                     "media_bucket": names.media_bucket,
+                     "media_bucket": names.media_bucket, "cdn": cdn.url,
                      "events_tap": session.client("sqs").get_queue_url(QueueName=names.events_tap)["QueueUrl"],
                      **providers, **seeded,
                      "apphud_webhook_token": self.apphud_webhook_token,
@@ -193,6 +199,14 @@ class LocalCloud:
         return {key: client.create_secret(Name=secret_name(STAGE, key),
                                           SecretString=value or "")["ARN"] for key, value in values.items()}
 
+    def _cdn(self, session: Any, private_pem: str) -> environment.Cdn:
+        """The distribution's stand-in: the gateway's /cdn, its private key in the secret the stack names."""
+        name = environment.cdn_secret_name(STAGE)
+        arn = store_private_key(session.client("secretsmanager"), name, private_pem,
+                                description="Reelgate local: private key that signs output links")
+        return environment.Cdn(url=f"http://{self.host}:{self.port}{CDN_PATH.rstrip('/')}",
+                               key_pair_id="K" + secrets.token_hex(7).upper(), secret_id=arn, secret_arn=arn)
+
     def _stage_settings(self, providers: dict[str, str]) -> dict[str, Any]:
         """Operator settings: the documented variables of the cloud's configuration, plus where the local
         parts are (simulators, the FFmpeg layer, the emulated S3 that serves presigned URLs)."""
@@ -213,7 +227,8 @@ class LocalCloud:
         }
 
 
-def _resources(session: Any, region: str, names: Any, secret_arns: dict[str, str]) -> environment.Resources:
+def _resources(session: Any, region: str, names: Any, secret_arns: dict[str, str],
+               cdn: environment.Cdn | None = None) -> environment.Resources:
     account = functions.ACCOUNT
     bus = session.client("events").describe_event_bus(Name=names.event_bus)["Arn"]
     flows = {m["name"].removeprefix("reelgate-"): m["stateMachineArn"]
@@ -223,7 +238,7 @@ def _resources(session: Any, region: str, names: Any, secret_arns: dict[str, str
         account=account, region=region, jobs_table=names.jobs_table, jobs_table_arn=table + names.jobs_table,
         state_table=names.state_table, state_table_arn=table + names.state_table,
         media_bucket=names.media_bucket, media_bucket_arn=f"arn:aws:s3:::{names.media_bucket}",
-        event_bus=names.event_bus, event_bus_arn=bus, secret_arns=secret_arns, flow_arns=flows,
+        event_bus=names.event_bus, event_bus_arn=bus, secret_arns=secret_arns, flow_arns=flows, cdn=cdn,
     )
 
 
