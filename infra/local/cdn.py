@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from botocore.exceptions import ClientError
 from botocore.signers import CloudFrontSigner
@@ -82,7 +82,8 @@ class LocalCdn:
 
 def resource_url(request: Request) -> str:
     """The URL as requested (path bytes as sent), without the signing parameters: what the policy names."""
-    raw = str(request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or request.full_path)
+    raw = str(request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+              or f"{quote(request.path)}?{request.query_string.decode()}")
     path, _, query = raw.partition("?")
     kept = [item for item in query.split("&") if item and item.split("=", 1)[0] not in SIGNING_PARAMETERS]
     return f"{request.scheme}://{request.host}{path}" + (f"?{'&'.join(kept)}" if kept else "")
