@@ -91,7 +91,7 @@ def cdn_public_key_parameter(stage: str) -> str:
 class Cdn:
     """The distribution that serves outputs and its signing key (a stage that delivers outputs by CloudFront)."""
 
-    url: str  # https://<distribution domain>; locally the gateway's /cdn
+    url: str  # https://<distribution domain>; locally the stand-in's http://127.0.0.1:<port>
     key_pair_id: str  # the CloudFront public key's id
     secret_id: str  # the private key's secret, as the function reads it (name or ARN)
     secret_arn: str  # what the role may read: the secret's ARN (a pattern when the stack does not own it)

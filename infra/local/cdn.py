@@ -1,5 +1,6 @@
-"""CloudFront's signed-URL check in front of the emulated bucket: `GET <gateway>/cdn/<key>?Expires=..&Signature=..
-&Key-Pair-Id=..`, as the stage's distribution serves `https://<domain>/<key>?...`.
+"""CloudFront's signed-URL check in front of the emulated bucket, on a port of its own as the stage's
+distribution is a domain of its own: `GET http://127.0.0.1:<port>/<key>?Expires=..&Signature=..&Key-Pair-Id=..`
+as `https://<domain>/<key>?...`.
 
 Like CloudFront with a trusted key group: a request without the three parameters, with another key pair
 id, an `Expires` not in the future or a signature the public key does not verify over the canned policy
@@ -25,7 +26,8 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from reelgate.links import OUTPUT_PREFIXES
 from werkzeug.wrappers import Request, Response
 
-CDN_PATH = "/cdn/"
+from infra.local.simulators._server import SimServer
+
 SIGNING_PARAMETERS = ("Expires", "Signature", "Key-Pair-Id")
 _DENIED = ('<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code><Message>{message}</Message>'
            "</Error>")
@@ -39,10 +41,19 @@ class LocalCdn:
             raise ValueError("the CDN's public key must be RSA")
         self._s3, self._bucket, self._key_pair_id, self._key, self._clock = s3, bucket, key_pair_id, key, clock
 
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        return self.answer(Request(environ))(environ, start_response)
+
+    def serve(self, host: str, port: int = 0) -> SimServer:
+        """This stand-in on host:port (0: a free port), started; its root_url is the distribution's URL."""
+        server = SimServer(self, host, port)
+        server.start()
+        return server
+
     def answer(self, request: Request) -> Response:
         if (refused := self._refusal(request)) is not None:
             return refused
-        key = unquote(request.path.removeprefix(CDN_PATH))
+        key = unquote(request.path.removeprefix("/"))
         if not key.startswith(OUTPUT_PREFIXES):
             return _denied("AccessDenied", "Access Denied")  # the bucket policy's answer
         try:

@@ -34,7 +34,7 @@ from infra import environment, registry
 from infra.cdn_keys import new_key_pair, store_private_key
 from infra.local import functions, moto_lambda
 from infra.local.aws_server import AwsServer
-from infra.local.cdn import CDN_PATH, LocalCdn
+from infra.local.cdn import LocalCdn
 from infra.local.gateway import Gateway
 from infra.local.policies import authorizer
 from infra.local.provision import LOCAL_NAMES, LOCAL_STAGE, provision, secret_name
@@ -86,8 +86,8 @@ class LocalCloud:
         names = LOCAL_NAMES
         provision(session, names)
         providers = self._start_providers()
-        keys = new_key_pair()  # the stage's key pair, as `python -m infra.admin cdn-key` makes it
-        cdn = self._cdn(session, keys.private_pem)
+        cdn = self._cdn(session, names.media_bucket)
+        providers["cdn"] = cdn.url  # the stage's CloudFront distribution (printed as `cdn`)
         res = _resources(session, region, names, self._secrets(session), cdn)
         settings = environment.stage_values(self._stage_settings(providers))
         work = STATE_DIR / f"run-{self.aws_port}"
@@ -104,17 +104,15 @@ class LocalCloud:
         )
         api_key = self.config.get("REELGATE_DEV_API_KEY") or "rg_dev_" + secrets.token_urlsafe(24)
         seeded = seed_development_data(session, names.state_table, api_key, res.secret_arns["apphud_apps"])
-        local_cdn = LocalCdn(session.client("s3"), names.media_bucket, cdn.key_pair_id, keys.public_pem)
         gateway: BaseWSGIServer = make_server(
-            self.host, self.port, Gateway(runtime, cors_origins=cors.parse(settings["cors_origins"]), cdn=local_cdn),
-            threaded=True)
+            self.host, self.port, Gateway(runtime, cors_origins=cors.parse(settings["cors_origins"])), threaded=True)
         self._servers.append(gateway)
         api = f"http://{self.host}:{self.port}"
         self.info = {"api": api, "docs": f"{api}/docs", "openapi": f"{api}/openapi.json", "aws_endpoint": self.aws_url,
                      "aws_access_key_id": ADMIN_CREDENTIALS["AWS_ACCESS_KEY_ID"],
                      "aws_secret_access_key": ADMIN_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
                      "jobs_table": names.jobs_table, "state_table": names.state_table,
-                     "media_bucket": names.media_bucket, "cdn": cdn.url,
+                     "media_bucket": names.media_bucket,
                      "events_tap": session.client("sqs").get_queue_url(QueueName=names.events_tap)["QueueUrl"],
                      **providers, **seeded,
                      "apphud_webhook_token": self.apphud_webhook_token,
@@ -199,13 +197,17 @@ class LocalCloud:
         return {key: client.create_secret(Name=secret_name(STAGE, key),
                                           SecretString=value or "")["ARN"] for key, value in values.items()}
 
-    def _cdn(self, session: Any, private_pem: str) -> environment.Cdn:
-        """The distribution's stand-in: the gateway's /cdn, its private key in the secret the stack names."""
+    def _cdn(self, session: Any, bucket: str) -> environment.Cdn:
+        """The distribution's stand-in on its own port, with a key pair made as `infra.admin cdn-key` makes one:
+        the private half in the secret the stack names, the public half (and its id) the stand-in's."""
+        keys, key_pair_id = new_key_pair(), "K" + secrets.token_hex(7).upper()
         name = environment.cdn_secret_name(STAGE)
-        arn = store_private_key(session.client("secretsmanager"), name, private_pem,
+        arn = store_private_key(session.client("secretsmanager"), name, keys.private_pem,
                                 description="Reelgate local: private key that signs output links")
-        return environment.Cdn(url=f"http://{self.host}:{self.port}{CDN_PATH.rstrip('/')}",
-                               key_pair_id="K" + secrets.token_hex(7).upper(), secret_id=arn, secret_arn=arn)
+        server = LocalCdn(session.client("s3"), bucket, key_pair_id, keys.public_pem).serve(
+            self.host, int(self.config.get("REELGATE_CDN_PORT", "0")))
+        self._servers.append(server)
+        return environment.Cdn(url=server.root_url, key_pair_id=key_pair_id, secret_id=arn, secret_arn=arn)
 
     def _stage_settings(self, providers: dict[str, str]) -> dict[str, Any]:
         """Operator settings: the documented variables of the cloud's configuration, plus where the local
@@ -213,7 +215,9 @@ class LocalCloud:
         values: dict[str, Any] = environment.from_environment(self.config)
         values.setdefault("cors_origins", LOCAL_CORS_ORIGINS)  # REELGATE_CORS_ORIGINS overrides ("" turns CORS off)
         allow = [item for item in values.get("url_allowlist", "").split(",") if item]
-        allow += [url.split("/")[2] for url in (self.aws_url, providers["pixverse"], providers["topview"])]
+        # The CDN too: on AWS outputs are public https URLs, so a job may take an earlier one's output as input.
+        allow += [url.split("/")[2] for url in (self.aws_url, providers["pixverse"], providers["topview"],
+                                                 providers["cdn"])]
         topview = {"topview_base_url": providers["topview"]}
         if not self._real_topview:  # the simulator calls back to this gateway; a real TopView needs a public URL
             topview["topview_uid"] = TOPVIEW_SIM_UID

@@ -25,7 +25,6 @@ from reelgate import cors
 from werkzeug.wrappers import Request, Response
 
 from infra.local.apidocs import ApiDocs
-from infra.local.cdn import CDN_PATH, LocalCdn
 from infra.registry import BINARY_MEDIA_TYPES, Function, routes
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's request payload limit
@@ -103,7 +102,7 @@ class Gateway:
     """A WSGI application: the registry's routes, each served by its function."""
 
     def __init__(self, runtime: Invoker, integration_timeout: float = INTEGRATION_TIMEOUT_SECONDS,
-                 cors_origins: tuple[str, ...] = (), cdn: LocalCdn | None = None) -> None:
+                 cors_origins: tuple[str, ...] = ()) -> None:
         self._runtime = runtime
         self._timeout = integration_timeout
         self._routes: dict[tuple[str, str], Function] = {(r.method, r.path): fn for r, fn in routes()}
@@ -111,7 +110,6 @@ class Gateway:
         self._origins = cors_origins  # none: CORS off, as a stage without cors_origins deploys no preflights
         self._pool = ThreadPoolExecutor(max_workers=64, thread_name_prefix="integration")
         self._docs = ApiDocs()  # /openapi.json and /docs (the local cloud's own; API Gateway has no such routes)
-        self._cdn = cdn  # /cdn/<key>: the stage's CloudFront distribution (its own domain on AWS)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
@@ -129,8 +127,6 @@ class Gateway:
             return response
 
     def _route(self, request: Request) -> Response:
-        if self._cdn is not None and request.path.startswith(CDN_PATH):
-            return self._cdn.answer(request)
         path = request.path.rstrip("/") or "/"
         if request.method == "OPTIONS" and self._origins and path in self._paths:
             return self._preflight(request.headers.get("Origin"))

@@ -1,5 +1,5 @@
 """Output links over HTTP: the local cloud serves outputs as the stage's CloudFront distribution does
-(signed URLs, `/cdn/<key>`), and every answer says when its link stops working."""
+(signed URLs, on a port of its own), and every answer says when its link stops working."""
 
 from __future__ import annotations
 

@@ -52,7 +52,7 @@ def test_the_pair_is_stored_where_the_stack_and_functions_read_it(account, capsy
     private, public = stored()
     assert "PRIVATE KEY" in private and "PRIVATE" not in public and "BEGIN PUBLIC KEY" in public
     now = datetime(2027, 1, 1, tzinfo=UTC).timestamp()
-    link = CloudFrontLinks("http://cdn.test/cdn", "K1", lambda: private, 60, clock=lambda: now).link("videos/a.mp4")
+    link = CloudFrontLinks("http://cdn.test", "K1", lambda: private, 60, clock=lambda: now).link("videos/a.mp4")
     path, _, query = link.url.removeprefix("http://cdn.test").partition("?")
     environ = EnvironBuilder(path=path, base_url="http://cdn.test", query_string=query,
                              environ_overrides={"RAW_URI": f"{path}?{query}"}).get_environ()

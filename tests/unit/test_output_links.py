@@ -26,7 +26,7 @@ from infra.local.cdn import LocalCdn
 NOW = 1_800_000_000  # 2027-01-15T08:00:00Z
 PAIR = new_key_pair()
 OTHER = new_key_pair()
-BASE = "http://127.0.0.1:3000/cdn"
+BASE = "http://127.0.0.1:4510"  # the local distribution's own port
 WEEK = 7 * 24 * 3600
 
 
