@@ -13,11 +13,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-from infra.constants import DEPS_LAYERS_DIR, PIP_PLATFORMS, PYTHON_VERSION, RUNTIME_REQUIREMENTS
+from infra.constants import DEPS_LAYERS_DIR, FFMPEG_ARCH, PIP_PLATFORMS, PYTHON_VERSION, RUNTIME_REQUIREMENTS
 
 # The Lambda runtime ships botocore; leaving it out saves ~30 MB, which the FFmpeg functions need
 # to stay under Lambda's 250 MB unzipped limit (function + layers).
 PROVIDED_BY_RUNTIME = frozenset({"boto3", "botocore", "s3transfer"})
+# What one architecture's layer leaves out. The x86_64 layer serves only the FFmpeg functions, a few MB under
+# that limit, which sign no output links: cryptography (15 MB, with cffi) is for the link signers, all arm64
+# (tests/infra/test_cdn.py checks that every function granted "cdn:sign" gets it).
+LEFT_OUT: dict[str, frozenset[str]] = {FFMPEG_ARCH: frozenset({"cryptography", "cffi", "pycparser"})}
 RECIPE_VERSION = "1"  # bump when the pip flags below change, to force a rebuild
 
 
@@ -30,15 +34,17 @@ def stamp_path(arch: str) -> Path:
     return DEPS_LAYERS_DIR / f".{arch}.stamp"  # outside the asset, so it never reaches Lambda
 
 
-def pinned_requirements(lock: Path = RUNTIME_REQUIREMENTS) -> list[str]:
-    """`name==version` lines of the lock, minus what the Lambda runtime already provides."""
+def pinned_requirements(lock: Path = RUNTIME_REQUIREMENTS, arch: str | None = None) -> list[str]:
+    """`name==version` lines of the lock, minus what the Lambda runtime already provides (and what
+    `arch`'s layer leaves out)."""
+    skipped = PROVIDED_BY_RUNTIME | LEFT_OUT.get(arch or "", frozenset())
     pins = []
     for raw in lock.read_text().splitlines():
         line = raw.split("#", 1)[0].strip()
         if not line or line.startswith("-"):
             continue
         name = line.split("==", 1)[0].split("[", 1)[0].strip().lower()
-        if name not in PROVIDED_BY_RUNTIME:
+        if name not in skipped:
             pins.append(line)
     return pins
 
@@ -60,7 +66,7 @@ def pip_command(arch: str, requirements: Path, target: Path) -> list[str]:
 
 def build(arch: str) -> bool:
     """Build the layer for `arch`; return False when the stamp says it is already current."""
-    pins = pinned_requirements()
+    pins = pinned_requirements(arch=arch)
     digest = requirements_hash(arch, pins)
     stamp = stamp_path(arch)
     target = layer_dir(arch) / "python"

@@ -12,8 +12,9 @@ from infra_helpers import Synth, as_list, of_type, refs_in, role_id_of, role_sta
 from pydantic import ValidationError
 from reelgate.links import OUTPUT_PREFIXES
 
-from infra import registry
+from infra import layers, registry
 from infra.app import CDK_JSON, stage_of
+from infra.constants import FFMPEG_ARCH
 
 CONTEXT = json.loads(CDK_JSON.read_text())["context"]
 SIGNERS = sorted(fn.name for fn in registry.FUNCTIONS if "cdn:sign" in fn.grants)
@@ -147,3 +148,11 @@ def test_a_wrong_output_delivery_fails_the_synth(value: Any, error: str) -> None
         del dev["output_delivery"]
     with pytest.raises((ValueError, ValidationError), match=error):
         stage_of({**CONTEXT, "stage": "dev", "stages": {"dev": dev}})
+
+
+def test_every_signer_gets_cryptography_and_the_ffmpeg_layer_does_not() -> None:
+    names = {arch: {pin.split("==")[0] for pin in layers.pinned_requirements(arch=arch)}
+             for arch in ("arm64", "x86_64")}
+    for name in SIGNERS:
+        assert "cryptography" in names[registry.function(name).arch], name
+    assert "cryptography" not in names[FFMPEG_ARCH] and "pydantic" in names[FFMPEG_ARCH]
