@@ -52,6 +52,9 @@ account: venv layers cli ## once per account and region: API Gateway's CloudWatc
 diff: venv layers cli ## what `make deploy` would change: make diff STAGE=dev|prod
 	$(CDK) diff -c stage=$(STAGE) $(CDK_ARGS) ReelgateStack
 
+cdn-key: venv ## once per stage, before its first deploy: the output links' key pair (make cdn-key STAGE=dev [ROTATE=1])
+	$(PY) -m infra.admin cdn-key $(STAGE) $(if $(ROTATE),--rotate)
+
 deploy: venv layers cli ## deploy one stage: make deploy STAGE=dev|prod (stack reelgate-<stage>)
 	$(CDK) deploy -c stage=$(STAGE) $(CDK_ARGS) ReelgateStack
 
@@ -120,4 +123,4 @@ bench: venv ffmpeg ## speed ratios (printed, never asserted)
 	$(PY) bench/pixverse_flow.py
 	$(PY) bench/cold_start.py
 
-.PHONY: help venv ffmpeg render-local layers cli bootstrap account diff deploy dev test browser unit integration infra e2e soak reliability mutate lint typecheck synth invoke openapi lock bench
+.PHONY: help venv ffmpeg render-local layers cli bootstrap account cdn-key diff deploy dev test browser unit integration infra e2e soak reliability mutate lint typecheck synth invoke openapi lock bench

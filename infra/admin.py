@@ -6,6 +6,7 @@
     python -m infra.admin [--stack ...] apps list
     python -m infra.admin [--stack ...] queue recount [--stale-after SECONDS | --keep-stale]
     python -m infra.admin [--stack ...] counters drift
+    python -m infra.admin cdn-key STAGE [--rotate]   (before the first deploy of a stage: its output links' keys)
 
 --stack reads the deployed stack's outputs (tables, bus, flows, secrets); without it the REELGATE_*
 variables name them, else the local cloud's names.
@@ -27,6 +28,7 @@ from reelgate.settings import Settings, get_settings
 from reelgate.toolkit.keys import ApiKeys
 from reelgate.toolkit.ledger import Ledger
 
+from infra import cdn_keys, registry
 from infra.local.provision import LOCAL_NAMES, LOCAL_STAGE, secret_name
 from infra.outputs import OUTPUT_SETTINGS, output_key
 
@@ -98,6 +100,20 @@ def _keys(args: argparse.Namespace, s: Settings) -> Any:
     return {"key_id": args.key_id, "credits": keys.top_up(args.key_id, args.amount)}
 
 
+def _cdn_key(args: argparse.Namespace) -> int:
+    stages = json.loads((registry.ROOT / "cdk.json").read_text())["context"]["stages"]
+    try:
+        if args.stage not in stages:
+            raise ValueError(f"unknown stage {args.stage!r}; cdk.json's stages are {sorted(stages)}")
+        result = cdn_keys.create(aws.client("secretsmanager"), aws.client("ssm"), args.stage, rotate=args.rotate)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    json.dump(result, sys.stdout, indent=2)
+    print()
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="python -m infra.admin", description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -122,11 +138,17 @@ def parser() -> argparse.ArgumentParser:
     stale.add_argument("--keep-stale", action="store_true", help="count old unfinished jobs instead of settling them")
     counters = groups.add_parser("counters").add_subparsers(dest="action", required=True)
     counters.add_parser("drift", help="how far the queue and slot counters are from the jobs running (read-only)")
+    cdn = groups.add_parser("cdn-key", help="make the stage's output-link key pair (private half: Secrets Manager, "
+                                            "public half: the SSM parameter the stack reads at deploy)")
+    cdn.add_argument("stage", help="the stage (cdk.json's stages: dev, prod)")
+    cdn.add_argument("--rotate", action="store_true", help="replace an existing pair (then deploy the stage)")
     return root
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.group == "cdn-key":
+        return _cdn_key(args)
     s = configured(args.stack)
     if args.group == "keys":
         result = _keys(args, s)

@@ -66,6 +66,9 @@ class StageConfig(BaseModel):
     schedules: dict[str, int]
     alarm_emails: list[str]  # who the alarm topic e-mails (each confirms its subscription)
     event_archive_days: int = Field(ge=0)  # replay window of the event bus; 0 keeps every event
+    # How callers download outputs (reelgate.links): "cloudfront" (a distribution with origin access control and
+    # signed URLs; lifetime cdn_url_seconds) or "presigned" (presigned S3 GETs; lifetime at most an hour).
+    output_delivery: Literal["cloudfront", "presigned"]
     # Per function, instead of the registry's reserved concurrency: a number, or null for the unreserved pool.
     reserved_concurrency: dict[str, int | None] = Field(default_factory=dict)
     # Operator settings (queue limit, prices, waits...) as environment strings, from cdk.json's `settings`.

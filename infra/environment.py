@@ -38,6 +38,10 @@ SECRET_SETTING = {"pixverse": "pixverse_api_key_secret", "apphud": "apphud_webho
 # grant suffix (secret:<key>) -> the secret's name after reelgate/<stage>/, in the stack and in the local cloud
 SECRET_NAMES = {"pixverse": "pixverse-api-key", "apphud": "apphud-webhook-token", "apphud_apps": "apphud-app-keys",
                 "topview": "topview-api-key", "pixverse_webhook": "pixverse-webhook-key"}
+# The output links' key pair (reelgate.links), created by the operator (`python -m infra.admin cdn-key`), not
+# by the stack: the private half a secret reelgate/<stage>/cdn-private-key, the public half an SSM parameter
+# the stack's CloudFront public key reads at deploy time.
+CDN_SETTINGS = ("cdn_url", "cdn_key_pair_id", "cdn_private_key_secret")
 RESOURCE_SETTING = {"jobs": "jobs_table", "state": "state_table", "media": "media_bucket", "events": "event_bus"}
 FLOW_SETTING = {"toolkit": "toolkit_flow_arn", "pixverse": "pixverse_flow_arn", "topview": "topview_flow_arn"}
 # SendTask{Success,Failure,Heartbeat}: a service integration's task token names no resource IAM could scope.
@@ -46,7 +50,7 @@ TASK_TOKEN_ACTIONS = ("states:SendTaskSuccess", "states:SendTaskFailure", "state
 # Operator settings (stage configuration), by the registry group that reads them.
 SETTING_GROUPS: dict[registry.SettingGroup, tuple[str, ...]] = {
     "jobs": ("job_ttl_days", "build_number"),
-    "media_urls": ("public_base_url", "presign_seconds"),
+    "media_urls": ("cdn_url_seconds", "presign_seconds"),
     "toolkit": ("max_queue_length", "price_image_to_video", "price_concatenate", "api_wait_seconds",
                 "toolkit_max_active_jobs_per_key", "toolkit_max_video_urls", "toolkit_refund_refused_input",
                 "toolkit_stale_job_seconds"),
@@ -84,6 +88,24 @@ NOT_FUNCTION_SETTINGS = frozenset({"host", "port", "aws_port", "dev_api_key", "s
                                    "pixverse_webhook_key"})
 
 
+def cdn_secret_name(stage: str) -> str:
+    return f"reelgate/{stage}/cdn-private-key"
+
+
+def cdn_public_key_parameter(stage: str) -> str:
+    return f"/reelgate/{stage}/cdn-public-key"
+
+
+@dataclass(frozen=True)
+class Cdn:
+    """The distribution that serves outputs and its signing key (a stage that delivers outputs by CloudFront)."""
+
+    url: str  # https://<distribution domain>; locally the stand-in's http://127.0.0.1:<port>
+    key_pair_id: str  # the CloudFront public key's id
+    secret_id: str  # the private key's secret, as the function reads it (name or ARN)
+    secret_arn: str  # what the role may read: the secret's ARN (a pattern when the stack does not own it)
+
+
 @dataclass(frozen=True)
 class Resources:
     """Names and ARNs of the shared resources (tokens under CDK, real values locally)."""
@@ -101,6 +123,7 @@ class Resources:
     secret_arns: Mapping[str, str]
     flow_arns: Mapping[str, str] = field(default_factory=dict)
     jobs_index: str = registry.JOBS_OWNER_INDEX[0]
+    cdn: Cdn | None = None  # None: the stage answers presigned S3 links
 
 
 @dataclass(frozen=True)
@@ -181,6 +204,9 @@ def function_environment(spec: registry.Function, res: Resources, stage: str,
             env[env_name(SECRET_SETTING[target])] = res.secret_arns[target]
         elif kind == "flow" and target in res.flow_arns:
             env[env_name(FLOW_SETTING[target])] = res.flow_arns[target]
+        elif kind == "cdn" and res.cdn is not None:
+            values = (res.cdn.url, res.cdn.key_pair_id, res.cdn.secret_id)
+            env |= {env_name(name): value for name, value in zip(CDN_SETTINGS, values, strict=True)}
     for name in operator_settings(spec):
         if name in settings:
             env[env_name(name)] = settings[name]
@@ -203,8 +229,9 @@ def statements(grants: frozenset[registry.Grant], res: Resources) -> list[Statem
             out.append(Statement(MEDIA_READ if target == "read" else MEDIA_WRITE, (f"{res.media_bucket_arn}/*",)))
         elif kind == "events":
             out.append(Statement(("events:PutEvents",), (res.event_bus_arn,)))
-        elif kind == "secret":
-            out.append(Statement(("secretsmanager:GetSecretValue",), (res.secret_arns[target],)))
+        elif kind in ("secret", "cdn"):
+            if secret := _secret_arn(kind, target, res):  # no CDN: presigned links need media:read only
+                out.append(Statement(("secretsmanager:GetSecretValue",), (secret,)))
         elif kind == "flow":
             if target in res.flow_arns:
                 out.append(Statement(("states:StartExecution",), (res.flow_arns[target],)))
@@ -213,6 +240,12 @@ def statements(grants: frozenset[registry.Grant], res: Resources) -> list[Statem
         else:
             raise ValueError(f"unknown grant {grant!r}")
     return out
+
+
+def _secret_arn(kind: str, target: str, res: Resources) -> str | None:
+    if kind == "secret":
+        return res.secret_arns[target]
+    return res.cdn.secret_arn if res.cdn is not None else None
 
 
 def flow_statements(flow: registry.Flow, function_arns: Mapping[str, str]) -> list[Statement]:

@@ -11,6 +11,7 @@ from infra.environment import FLOW_SETTING, RESOURCE_SETTING, SECRET_SETTING
 
 OUTPUT_SETTINGS: tuple[str, ...] = (*RESOURCE_SETTING.values(), *FLOW_SETTING.values(), *SECRET_SETTING.values())
 API_URL_OUTPUT = "ApiUrl"
+CDN_URL_OUTPUT = "OutputsUrl"  # the distribution serving outputs (stages with output_delivery "cloudfront")
 
 
 def output_key(setting: str) -> str:

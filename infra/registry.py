@@ -32,6 +32,7 @@ Grant = Literal[
     "media:mobile_inbox_read",  # s3:GetObject under inbox/mobile/ only: images named by `image_key`
     "jobs:scan", "state:scan",  # dynamodb:Scan of the whole table (counter_drift's recount; no index serves it)
     "media:segments",  # s3:DeleteObject under segments/ only: a segmented render removes its parts once joined
+    "cdn:sign",  # answers output links: the CDN's signing key where the stage has one (reelgate.links)
 ]
 # Which operator settings a function reads (infra/environment.py lists each group's settings).
 SettingGroup = Literal["jobs", "media_urls", "toolkit", "fetch", "webhooks", "media", "pixverse", "generation",
@@ -102,7 +103,7 @@ def _post(*paths: str) -> tuple[Route, ...]:
 # Every function that writes jobs may change a job's status, and every status change is published to the
 # stack's bus (reelgate.events): "jobs:write" always comes with "events:put" (tests/infra/test_event_bus.py).
 _TOOLKIT_SUBMIT: frozenset[Grant] = frozenset(
-    {"jobs:read", "jobs:write", "state:read", "state:write", "media:read", "flow:toolkit", "events:put"}
+    {"jobs:read", "jobs:write", "state:read", "state:write", "media:read", "flow:toolkit", "events:put", "cdn:sign"}
 )
 _MOBILE_SUBMIT: frozenset[Grant] = frozenset(
     {"jobs:read", "jobs:write", "state:read", "state:write", "media:write", "flow:pixverse", "secret:pixverse",
@@ -147,7 +148,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "toolkit_job_status", "Toolkit job status",
         _post("/v1/toolkit/job/status", "/paid/get/job/status"), auth="api_key",
-        grants=frozenset({"jobs:read", "state:read", "media:read"}), settings=_TOOLKIT_ROUTE,
+        grants=frozenset({"jobs:read", "state:read", "media:read", "cdn:sign"}), settings=_TOOLKIT_ROUTE,
     ),
     Function(
         "toolkit_jobs_status", "Toolkit jobs of this key in a time window",
@@ -174,7 +175,8 @@ FUNCTIONS: tuple[Function, ...] = (
     ),
     Function(
         "toolkit_notify", "Deliver the signed webhook with retries (toolkit flow task)",
-        timeout=300, grants=frozenset({"jobs:read", "jobs:write", "state:read", "media:read", "events:put"}),
+        timeout=300,
+        grants=frozenset({"jobs:read", "jobs:write", "state:read", "media:read", "events:put", "cdn:sign"}),
         settings=(*_TOOLKIT_API, "fetch", "webhooks"),
     ),
     Function(
@@ -204,7 +206,7 @@ FUNCTIONS: tuple[Function, ...] = (
     ),
     Function(
         "get_status", "Status of a generation", _post("/get-status"), auth="app",
-        grants=frozenset({"jobs:read", "state:read", "media:read"}),
+        grants=frozenset({"jobs:read", "state:read", "media:read", "cdn:sign"}),
         settings=(*_MOBILE_API, "cors"),
     ),
     Function(

@@ -13,6 +13,7 @@ from constructs import Construct
 from infra import registry
 from infra.constants import SERVICE, StageConfig
 from infra.constructs.api import Api
+from infra.constructs.cdn import Cdn
 from infra.constructs.data import Data
 from infra.constructs.flows import Flows
 from infra.constructs.functions import Functions
@@ -23,7 +24,7 @@ from infra.constructs.observability import Observability
 from infra.constructs.schedules import Schedules
 from infra.constructs.shared_layers import LayerSources, SharedLayers
 from infra.environment import FLOW_SETTING, SECRET_SETTING
-from infra.outputs import API_URL_OUTPUT, OUTPUT_SETTINGS, output_key
+from infra.outputs import API_URL_OUTPUT, CDN_URL_OUTPUT, OUTPUT_SETTINGS, output_key
 
 NOTIFICATIONS_HANDLER_ID = "BucketNotificationsHandler050a0587b7544547bf325f094a3db834"  # fixed by aws-cdk-lib
 BASIC_EXECUTION_POLICY = (
@@ -40,11 +41,12 @@ class ReelgateStack(Stack):
         self.stage = stage
         self.data = data = Data(self, "Data", stage=stage)
         self.media = media = Media(self, "Media", stage=stage)
+        self.cdn = Cdn(self, "Cdn", stage=stage, bucket=media.bucket) if stage.output_delivery == "cloudfront" else None
         self.integrations = integrations = Integrations(self, "Integrations", stage=stage)
         self.layers = layers = SharedLayers(self, "Layers", sources=layer_sources or LayerSources())
         targets = GrantTargets(
             jobs=data.jobs, jobs_index=data.jobs_owner_index, state=data.state, media=media.bucket,
-            bus=integrations.bus, secrets=integrations.secrets,
+            bus=integrations.bus, secrets=integrations.secrets, cdn=self.cdn.resources if self.cdn else None,
         )
         self.functions = functions = Functions(self, "Functions", stage=stage, targets=targets, layers=layers)
         self.flows = flows = Flows(self, "Flows", stage=stage, functions=functions.by_name)
@@ -58,6 +60,8 @@ class ReelgateStack(Stack):
         Tags.of(self).add("stage", stage.name)
         self._suppress_cdk_handlers()
         CfnOutput(self, API_URL_OUTPUT, value=api.url)
+        if self.cdn is not None:
+            CfnOutput(self, CDN_URL_OUTPUT, value=self.cdn.resources.url)
         for setting, value in self._output_values().items():
             CfnOutput(self, output_key(setting), value=value)
 

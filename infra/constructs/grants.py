@@ -28,6 +28,7 @@ class GrantTargets:
     media: s3.IBucket
     bus: events.IEventBus
     secrets: Mapping[str, secretsmanager.ISecret]
+    cdn: environment.Cdn | None = None  # a stage that serves outputs through CloudFront
 
     def resources(self, scope: Construct) -> environment.Resources:
         stack = Stack.of(scope)
@@ -38,7 +39,7 @@ class GrantTargets:
             media_bucket=self.media.bucket_name, media_bucket_arn=self.media.bucket_arn,
             event_bus=self.bus.event_bus_name, event_bus_arn=self.bus.event_bus_arn,
             secret_arns={key: secret.secret_arn for key, secret in self.secrets.items()},
-            jobs_index=self.jobs_index,
+            jobs_index=self.jobs_index, cdn=self.cdn,
         )
 
 

@@ -31,8 +31,10 @@ from reelgate.mobile.apps import DEV_BUNDLE_ID
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from infra import environment, registry
+from infra.cdn_keys import new_key_pair, store_private_key
 from infra.local import functions, moto_lambda
 from infra.local.aws_server import AwsServer
+from infra.local.cdn import LocalCdn
 from infra.local.gateway import Gateway
 from infra.local.policies import authorizer
 from infra.local.provision import LOCAL_NAMES, LOCAL_STAGE, provision, secret_name
@@ -84,7 +86,9 @@ class LocalCloud:
         names = LOCAL_NAMES
         provision(session, names)
         providers = self._start_providers()
-        res = _resources(session, region, names, self._secrets(session))
+        cdn = self._cdn(session, names.media_bucket)
+        providers["cdn"] = cdn.url  # the stage's CloudFront distribution (printed as `cdn`)
+        res = _resources(session, region, names, self._secrets(session), cdn)
         settings = environment.stage_values(self._stage_settings(providers))
         work = STATE_DIR / f"run-{self.aws_port}"
         configs = functions.configs(res, STAGE, settings, aws_endpoint=self.aws_url, work_dir=work,
@@ -193,13 +197,27 @@ class LocalCloud:
         return {key: client.create_secret(Name=secret_name(STAGE, key),
                                           SecretString=value or "")["ARN"] for key, value in values.items()}
 
+    def _cdn(self, session: Any, bucket: str) -> environment.Cdn:
+        """The distribution's stand-in on its own port, with a key pair made as `infra.admin cdn-key` makes one:
+        the private half in the secret the stack names, the public half (and its id) the stand-in's."""
+        keys, key_pair_id = new_key_pair(), "K" + secrets.token_hex(7).upper()
+        name = environment.cdn_secret_name(STAGE)
+        arn = store_private_key(session.client("secretsmanager"), name, keys.private_pem,
+                                description="Reelgate local: private key that signs output links")
+        server = LocalCdn(session.client("s3"), bucket, key_pair_id, keys.public_pem).serve(
+            self.host, int(self.config.get("REELGATE_CDN_PORT", "0")))
+        self._servers.append(server)
+        return environment.Cdn(url=server.root_url, key_pair_id=key_pair_id, secret_id=arn, secret_arn=arn)
+
     def _stage_settings(self, providers: dict[str, str]) -> dict[str, Any]:
         """Operator settings: the documented variables of the cloud's configuration, plus where the local
         parts are (simulators, the FFmpeg layer, the emulated S3 that serves presigned URLs)."""
         values: dict[str, Any] = environment.from_environment(self.config)
         values.setdefault("cors_origins", LOCAL_CORS_ORIGINS)  # REELGATE_CORS_ORIGINS overrides ("" turns CORS off)
         allow = [item for item in values.get("url_allowlist", "").split(",") if item]
-        allow += [url.split("/")[2] for url in (self.aws_url, providers["pixverse"], providers["topview"])]
+        # The CDN too: on AWS outputs are public https URLs, so a job may take an earlier one's output as input.
+        allow += [url.split("/")[2] for url in (self.aws_url, providers["pixverse"], providers["topview"],
+                                                 providers["cdn"])]
         topview = {"topview_base_url": providers["topview"]}
         if not self._real_topview:  # the simulator calls back to this gateway; a real TopView needs a public URL
             topview["topview_uid"] = TOPVIEW_SIM_UID
@@ -213,7 +231,8 @@ class LocalCloud:
         }
 
 
-def _resources(session: Any, region: str, names: Any, secret_arns: dict[str, str]) -> environment.Resources:
+def _resources(session: Any, region: str, names: Any, secret_arns: dict[str, str],
+               cdn: environment.Cdn | None = None) -> environment.Resources:
     account = functions.ACCOUNT
     bus = session.client("events").describe_event_bus(Name=names.event_bus)["Arn"]
     flows = {m["name"].removeprefix("reelgate-"): m["stateMachineArn"]
@@ -223,7 +242,7 @@ def _resources(session: Any, region: str, names: Any, secret_arns: dict[str, str
         account=account, region=region, jobs_table=names.jobs_table, jobs_table_arn=table + names.jobs_table,
         state_table=names.state_table, state_table_arn=table + names.state_table,
         media_bucket=names.media_bucket, media_bucket_arn=f"arn:aws:s3:::{names.media_bucket}",
-        event_bus=names.event_bus, event_bus_arn=bus, secret_arns=secret_arns, flow_arns=flows,
+        event_bus=names.event_bus, event_bus_arn=bus, secret_arns=secret_arns, flow_arns=flows, cdn=cdn,
     )
 
 

@@ -4,7 +4,9 @@ every row of the three error tables, each entitlement case, ownership and a full
 from __future__ import annotations
 
 import itertools
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -91,7 +93,9 @@ def test_a_full_generation_ends_in_a_downloadable_mirrored_video(http, sims, tmp
 
     done = wait_for(lambda: (s := status(http, user, video_id).json())["status"] == "success" and s)
 
-    assert set(done) == {"status", "video_url"} and sims["pixverse"] not in done["video_url"]
+    assert set(done) == {"status", "video_url", "expires_at"} and sims["pixverse"] not in done["video_url"]
+    expires = int(parse_qs(urlsplit(done["video_url"]).query)["Expires"][0])
+    assert done["expires_at"] == datetime.fromtimestamp(expires, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     out = tmp_path / "video.mp4"
     out.write_bytes(httpx.get(done["video_url"], timeout=30).raise_for_status().content)
     assert probe(out).codec == "h264"

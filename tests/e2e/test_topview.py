@@ -191,12 +191,12 @@ def assert_error(response: httpx.Response, http_status: int, code: int) -> None:
 def test_text2video_is_resumed_by_its_callback_and_mirrored(http, cloud) -> None:
     user = subscriber(cloud)
     video_id = accepted(post(http, "/topview/text2video", user, prompt="A cat", duration=5, aspect_ratio="9:16"))
-    assert status(http, user, video_id) == {"status": "generating", "video_url": None}
+    assert status(http, user, video_id) == {"status": "generating", "video_url": None, "expires_at": None}
 
     finish_when_waiting(cloud, video_id)
     done = finished(http, user, video_id)
 
-    assert set(done) == {"status", "video_url"} and done["status"] == "success"
+    assert set(done) == {"status", "video_url", "expires_at"} and done["status"] == "success"
     assert_mirrored(done["video_url"], cloud)
     assert await_outcomes(cloud.history(video_id)) == ["TaskSucceeded"]  # the callback, not a poll
     callbacks = cloud.state()["callbacks"]
@@ -225,7 +225,8 @@ def test_image2video_uploads_the_image_then_is_resumed_by_its_callback(http, clo
 def test_text2image_answers_an_image_url(http, cloud) -> None:
     user = subscriber(cloud)
     video_id = accepted(post(http, "/topview/text2image", user, prompt="A poster", aspect_ratio="1:1"))
-    assert status(http, user, video_id) == {"status": "generating", "video_url": None, "image_url": None}
+    assert status(http, user, video_id) == {"status": "generating", "video_url": None, "image_url": None,
+                                            "expires_at": None}
     finish_when_waiting(cloud, video_id)
 
     done = finished(http, user, video_id)
@@ -300,7 +301,7 @@ def test_forged_callbacks_are_refused_and_change_nothing(http, cloud) -> None:
                                       "result": {"uuid": "forged-1", "topviewUid": SIM_UID, "result": "success"}}
     wait_for(lambda: len(cloud.history(video_id)) > seen and awaiting(cloud, video_id))  # resumed, looked, waits
     assert await_outcomes(cloud.history(video_id)) == ["TaskSucceeded"]
-    assert status(http, user, video_id) == {"status": "generating", "video_url": None}
+    assert status(http, user, video_id) == {"status": "generating", "video_url": None, "expires_at": None}
     assert cloud.job(video_id).status == before.status and cloud.job(video_id).output is None
 
     cloud.sim(f"tasks/{task_id}", {"status": "success"})
@@ -375,7 +376,7 @@ def test_4007_past_the_waiting_budget_ends_in_error(http, cloud) -> None:
     user = subscriber(cloud)
     video_id = accepted(post(http, "/topview/text2video", user, app, prompt="A waiting cat"))
 
-    assert finished(http, user, video_id, app) == {"status": "error", "video_url": None}
+    assert finished(http, user, video_id, app) == {"status": "error", "video_url": None, "expires_at": None}
     job = cloud.job(video_id)
     assert (job.output or {}).get("error_code") == "4007" and (job.output or {}).get("quota_returned") is True
 
@@ -528,7 +529,7 @@ def test_marketing_video_previews_then_export(http, cloud) -> None:
     finish_task_when_waiting(cloud, export_id, export_task)
     exported = finished(http, user, export_id)
 
-    assert set(exported) == {"status", "video_url"} and exported["status"] == "success"
+    assert set(exported) == {"status", "video_url", "expires_at"} and exported["status"] == "success"
     assert_mirrored(exported["video_url"], cloud)
     assert calls(cloud, "m2v/export")[0]["json"] | {"noticeUrl": None} == {"taskId": m2v_task, "scriptId": 1,
                                                                           "noticeUrl": None}
@@ -600,7 +601,7 @@ def test_an_unavailable_pixverse_fails_over_to_topview(http, cloud, pixverse) ->
     assert job.kind == "topview.text2video" and (job.provider or {})["name"] == "topview"
     finish_when_waiting(cloud, video_id)
     done = finished(http, user, video_id, app)
-    assert set(done) == {"status", "video_url"} and done["status"] == "success"  # Part A's answer, unchanged
+    assert set(done) == {"status", "video_url", "expires_at"} and done["status"] == "success"  # Part A's, + expires_at
     assert_mirrored(done["video_url"], cloud)
 
 

@@ -88,6 +88,8 @@ def test_function_environment(synth: Synth, name: str) -> None:
     assert ("REELGATE_PIXVERSE_API_KEY_SECRET" in env) is ("secret:pixverse" in spec.grants)
     assert ("REELGATE_APPHUD_WEBHOOK_TOKEN_SECRET" in env) is ("secret:apphud" in spec.grants)
     assert ("REELGATE_TOPVIEW_API_KEY_SECRET" in env) is ("secret:topview" in spec.grants)
+    for variable in ("REELGATE_CDN_URL", "REELGATE_CDN_KEY_PAIR_ID", "REELGATE_CDN_PRIVATE_KEY_SECRET"):
+        assert (variable in env) is ("cdn:sign" in spec.grants)
 
 
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))
@@ -164,6 +166,6 @@ def test_every_setting_is_a_resource_an_operator_setting_or_the_local_clouds_own
 
     grouped = {s for group in environment.SETTING_GROUPS.values() for s in group}
     resources = set(environment.RESOURCE_SETTING.values()) | set(environment.SECRET_SETTING.values()) | set(
-        environment.FLOW_SETTING.values())
+        environment.FLOW_SETTING.values()) | set(environment.CDN_SETTINGS)
     unplaced = set(Settings.model_fields) - grouped - resources - environment.NOT_FUNCTION_SETTINGS
     assert not unplaced, f"settings no function is given: {sorted(unplaced)}"

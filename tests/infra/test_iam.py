@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -23,6 +24,7 @@ GRANT_ACTIONS = {
     "media:segments": {"s3:DeleteObject"},  # under segments/ only (tests/infra/test_segments_flow.py)
     "events:put": {"events:PutEvents"},
     "secret": {"secretsmanager:GetSecretValue"},
+    "cdn": {"secretsmanager:GetSecretValue"},  # the output links' private key (tests/infra/test_cdn.py)
     "flow": {"states:StartExecution"},
     "tasks": {"states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"},
 }
@@ -67,6 +69,8 @@ def test_role_resources_are_exactly_the_granted_ones(synth: Synth, name: str) ->
     assert granted(synth, name, "states:") == flows
     secrets = {synth.logical_id(stack.integrations.secrets[g.split(":")[1]])
                for g in spec.grants if g.startswith("secret:")}
+    # The CDN key's secret is the operator's, named by an ARN pattern of the stack's partition, region and account.
+    secrets |= {"AWS::Partition", "AWS::Region", "AWS::AccountId"} if "cdn:sign" in spec.grants else set()
     assert granted(synth, name, "secretsmanager:") == secrets
     bus = {synth.logical_id(stack.integrations.bus)} if "events" in kinds else set()
     assert granted(synth, name, "events:") == bus
@@ -86,7 +90,10 @@ def test_examples_from_the_brief(synth: Synth) -> None:
 
     assert "dynamodb:PutItem" not in actions("get_status")
     assert "states:StartExecution" not in actions("toolkit_render")
-    assert "secretsmanager:GetSecretValue" not in actions("toolkit_image_to_video")
+    assert "secretsmanager:GetSecretValue" not in actions("toolkit_render")
+    secrets = [st["Resource"] for st in statements_of(synth, "toolkit_image_to_video")
+               if "secretsmanager:GetSecretValue" in as_list(st["Action"])]
+    assert len(secrets) == 1 and "secret:reelgate/dev/cdn-private-key-??????" in json.dumps(secrets)
     assert actions("health") == BASELINE
 
 

@@ -1,20 +1,25 @@
 """Toolkit admission on moto through the composition root, its flow recorded but not run (jobs stay
-unfinished): the queue limit's 429, the 202 after the wait budget, throttling as 503, public output URLs,
-and a revoked key in uploads and inboxes."""
+unfinished): the queue limit's 429, the 202 after the wait budget, throttling as 503, output links
+(CloudFront or presigned), and a revoked key in uploads and inboxes."""
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from botocore.exceptions import ClientError
 from reelgate import aws
 from reelgate.jobs import JobStatus
+from reelgate.links import iso
 from reelgate.toolkit import api
 from reelgate.toolkit.ingest import ingest
 from reelgate.toolkit.keys import ApiKeys
 from reelgate.toolkit.service import CONCATENATE_OP
 
+from infra.cdn_keys import new_key_pair
 from infra.local.lambdas import invoke
 from tests.helpers import event, reply
 from tests.integration.conftest import _reset_caches
@@ -70,22 +75,31 @@ def test_a_job_unfinished_after_the_wait_budget_answers_202_processing(cloud, ke
     assert books.jobs.get(answer.body["job_id"]).status is JobStatus.QUEUED
 
 
-def test_a_finished_job_is_answered_at_the_public_base_url(cloud, key, monkeypatch) -> None:
-    books = toolkit(monkeypatch, REELGATE_PUBLIC_BASE_URL="https://cdn.example.com/media")
+def test_with_a_cdn_a_finished_job_is_answered_with_a_signed_cloudfront_url(cloud, key, monkeypatch) -> None:
+    pair = new_key_pair()
+    secret = aws.client("secretsmanager").create_secret(Name="reelgate/test/cdn-private-key",
+                                                        SecretString=pair.private_pem)["ARN"]
+    books = toolkit(monkeypatch, REELGATE_CDN_URL="https://d1.cloudfront.net", REELGATE_CDN_KEY_PAIR_ID="KTEST",
+                    REELGATE_CDN_PRIVATE_KEY_SECRET=secret, REELGATE_CDN_URL_SECONDS="86400")
     answer = books.submit(key, CONCATENATE_OP, CLIP | {"webhook_url": "https://example.com/hook"})
     job = books.jobs.get(answer.body["job_id"])
-    books.ledger.settle(job, JobStatus.SUCCEEDED, output={"output_key": "outbox/k/a.mp4"})
+    books.ledger.settle(job, JobStatus.SUCCEEDED, output={"output_key": "outbox/k/a b.mp4"})
 
+    before = int(time.time())
     envelope = books.job_envelope(books.jobs.get(job.job_id))
 
-    assert (envelope["code"], envelope["response"]) == (200, "https://cdn.example.com/media/outbox/k/a.mp4")
-    assert books.media.url("videos/v.mp4") == "https://cdn.example.com/media/videos/v.mp4"
+    url, query = envelope["response"], parse_qs(urlsplit(envelope["response"]).query)
+    assert url.startswith("https://d1.cloudfront.net/outbox/k/a%20b.mp4?Expires=") and query["Key-Pair-Id"] == ["KTEST"]
+    expires = int(query["Expires"][0])
+    assert before + 86400 <= expires <= int(time.time()) + 86400
+    assert envelope["expires_at"] == iso(datetime.fromtimestamp(expires, UTC))
 
 
-def test_without_a_public_base_url_outputs_are_presigned(cloud, key, monkeypatch) -> None:
+def test_without_a_cdn_outputs_are_presigned_for_an_hour(cloud, key, monkeypatch) -> None:
     books = toolkit(monkeypatch)
-    url = books.media.url("outbox/k/a.mp4")
-    assert "/outbox/k/a.mp4?" in url and "X-Amz-Signature=" in url and "X-Amz-Expires=604800" in url
+    link = books.media.link("outbox/k/a.mp4")
+    assert "/outbox/k/a.mp4?" in link.url and "X-Amz-Signature=" in link.url and "X-Amz-Expires=3600" in link.url
+    assert abs(link.expires_at.timestamp() - (time.time() + 3600)) < 60
 
 
 def test_throttled_admission_answers_503_over_http_with_nothing_charged(cloud, key, monkeypatch) -> None:

@@ -39,12 +39,12 @@ def test_image_to_video_answers_the_envelope_with_a_playable_video(cloud, key, f
                                     event("toolkit_image_to_video", body, headers={"x-api-key": KEY})))
 
     assert status == 200, envelope
-    assert list(envelope) == ["endpoint", "code", "id", "job_id", "response", "message", "run_time", "queue_time",
-                              "total_time", "pid", "queue_id", "queue_length", "build_number"]
+    assert list(envelope) == ["endpoint", "code", "id", "job_id", "response", "expires_at", "message", "run_time",
+                              "queue_time", "total_time", "pid", "queue_id", "queue_length", "build_number"]
     assert (envelope["code"], envelope["id"], envelope["message"]) == (200, "req-1", "success")
-    assert f"{envelope['job_id']}.mp4" in envelope["response"]
+    assert f"/outbox/{envelope['job_id']}.mp4?" in envelope["response"]
     out = tmp_path / "out.mp4"
-    aws.client("s3").download_file("media", f"{envelope['job_id']}.mp4", str(out))
+    aws.client("s3").download_file("media", f"outbox/{envelope['job_id']}.mp4", str(out))
     info = probe(out)
     assert (info.width, info.height, info.frame_count) == (1920, 1080, 24)
     assert credits_of(cloud, key.key_id) == 100 - 10

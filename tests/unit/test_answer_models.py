@@ -25,7 +25,7 @@ from reelgate.topview.outputs import status_answer
 
 S3 = boto3.client("s3", region_name="us-east-1", aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="x",
                   endpoint_url="https://s3.us-east-1.amazonaws.com", config=Config(signature_version="s3v4"))
-MEDIA = MediaStore(S3, "media", public_base_url="https://cdn.example.com")
+MEDIA = MediaStore(S3, "media")  # presigned links
 KEY = ApiKey(key_id="k1", name="tenant", credits=10, webhook_secret="s", created_at="2026-01-01T00:00:00+00:00")
 QUEUE = {"stage": "dev", "queue_length": 2, "build_number": "1.0.0"}
 
@@ -38,7 +38,7 @@ def test_toolkit_envelopes_fit_their_models() -> None:
     job = Job(kind="toolkit.image_to_video", owner="key#k1", input={"id": "r1"})
     done = envelope.envelope(endpoint="/v1/image/convert/video", code=200, request_id="r1", job_id=job.job_id,
                              response="https://cdn.example.com/x.mp4", message="success",
-                             timings={"run_time": 1.5}, **QUEUE)
+                             timings={"run_time": 1.5}, expires_at="2026-01-08T00:00:00Z", **QUEUE)
     fits(toolkit.Envelope, done)
     fits(toolkit.Accepted, envelope.accepted(job, max_queue_length=0, **QUEUE))
     fits(toolkit.Accepted, envelope.accepted(job, max_queue_length=5, **QUEUE))
@@ -67,7 +67,7 @@ def test_the_upload_ticket_fits_its_model() -> None:
 @pytest.mark.parametrize(("kind", "output"), [
     (plans.TEXT2VIDEO, {"video_key": "videos/j.mp4"}),
     (plans.TEXT2IMAGE, {"image_key": "images/j.png"}),
-    (plans.MARKETING_VIDEO, {"previews": [{"script_id": 1, "video_key": "p/1.mp4", "duration_ms": 3000}]}),
+    (plans.MARKETING_VIDEO, {"previews": [{"script_id": 1, "video_key": "videos/j/1.mp4", "duration_ms": 3000}]}),
 ])
 def test_generation_statuses_fit_their_model(kind: str, output: dict[str, Any]) -> None:
     for status in (JobStatus.RUNNING, JobStatus.SUCCEEDED, JobStatus.FAILED):

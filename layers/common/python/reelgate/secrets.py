@@ -54,3 +54,8 @@ def pixverse_webhook_key(settings: Settings) -> str:
 def topview_api_key(settings: Settings) -> str:
     """TOPVIEW_API_KEY if set, else the secret named by `topview_api_key_secret`."""
     return resolve_secret(settings.topview_api_key, settings.topview_api_key_secret)
+
+
+def cdn_private_key(settings: Settings) -> str:
+    """The PEM private key that signs output links, from the secret named by `cdn_private_key_secret`."""
+    return resolve_secret(None, settings.cdn_private_key_secret)

@@ -31,9 +31,14 @@ class Settings(BaseSettings):
     topview_flow_arn: str = ""
     job_ttl_days: int = Field(30, ge=1)
     build_number: str = "1.0.0"
-    # Outputs are answered as <public_base_url>/<key> when set, else as presigned GET URLs.
-    public_base_url: str | None = None
-    presign_seconds: int = Field(7 * 24 * 3600, ge=60, le=7 * 24 * 3600)
+    # Output links (reelgate.links): CloudFront signed URLs where the stage deploys a distribution (the stack
+    # sets cdn_url, cdn_key_pair_id and cdn_private_key_secret in the functions granted "cdn:sign"), valid for
+    # cdn_url_seconds; else presigned GETs, which die with the function's credentials: at most an hour.
+    cdn_url: str = ""
+    cdn_key_pair_id: str = ""
+    cdn_private_key_secret: str = ""  # Secrets Manager name/ARN of the key pair's PEM private key
+    cdn_url_seconds: int = Field(7 * 24 * 3600, ge=60, le=366 * 24 * 3600)
+    presign_seconds: int = Field(3600, ge=60, le=3600)
     # Idempotency-Key on submits: how long a key is remembered; how long a repeat waits for the first answer.
     idempotency_ttl_seconds: int = Field(24 * 3600, ge=1)
     idempotency_wait_seconds: float = Field(20.0, ge=0, le=28)

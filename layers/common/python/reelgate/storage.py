@@ -6,9 +6,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from reelgate import links
+from reelgate.links import Link, Links, PresignedLinks
+from reelgate.settings import Settings
+
 INBOX = "inbox/"
 MOBILE_INBOX = f"{INBOX}mobile/"  # mobile callers' uploads (POST /uploads): read by key, never a trigger
 SEGMENTS = "segments/"  # a segmented render's still and parts, deleted once joined (else expired by lifecycle)
+PRESIGN_SECONDS = Settings.model_fields["presign_seconds"].default
 
 
 def presigned_put(s3: Any, bucket: str, key: str, content_type: str, *, expires: int,
@@ -29,12 +34,16 @@ def presigned_put(s3: Any, bucket: str, key: str, content_type: str, *, expires:
 
 
 class MediaStore:
-    def __init__(self, s3: Any, bucket: str, *, public_base_url: str | None = None,
-                 presign_seconds: int = 3600) -> None:
+    """The media bucket; `link` answers an output's URL and when it expires (reelgate.links)."""
+
+    def __init__(self, s3: Any, bucket: str, *, links: Links | None = None) -> None:
         self._s3 = s3
         self.bucket = bucket
-        self._public_base_url = (public_base_url or "").rstrip("/")
-        self._presign_seconds = presign_seconds
+        self._links = links or PresignedLinks(s3, bucket, PRESIGN_SECONDS)
+
+    @classmethod
+    def from_settings(cls, s3: Any, settings: Settings) -> MediaStore:
+        return cls(s3, settings.media_bucket, links=links.from_settings(settings, s3))
 
     def upload_file(self, path: Path, key: str, content_type: str = "video/mp4") -> None:
         self._s3.upload_file(str(path), self.bucket, key, ExtraArgs={"ContentType": content_type})
@@ -54,10 +63,6 @@ class MediaStore:
             left += [str(error.get("Key")) for error in answer.get("Errors", [])]
         return left
 
-    def url(self, key: str) -> str:
-        """The configured public base URL plus the key, else a presigned GET URL."""
-        if self._public_base_url:
-            return f"{self._public_base_url}/{key}"
-        return str(self._s3.generate_presigned_url(
-            "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=self._presign_seconds,
-        ))
+    def link(self, key: str) -> Link:
+        """The URL of the output `key` and when it stops working."""
+        return self._links.link(key)

@@ -40,8 +40,7 @@ def _pixverse(s: Settings) -> PixverseClient:
 
 
 def media_store(s: Settings) -> MediaStore:
-    return MediaStore(aws.client("s3"), s.media_bucket, public_base_url=s.public_base_url,
-                      presign_seconds=s.presign_seconds)
+    return MediaStore.from_settings(aws.client("s3"), s)
 
 
 def job_store(s: Settings) -> JobStore:

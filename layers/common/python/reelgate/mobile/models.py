@@ -132,6 +132,8 @@ class GenerationStatus(BaseModel):
     video_url: str | None
     image_url: str | None = Field(None, description="TopView text2image and product avatars")
     previews: list[Preview] | None = Field(None, description="TopView marketing-video previews")
+    expires_at: str | None = Field(
+        description="when the answer's URLs stop working (ISO 8601 UTC; the earliest if several); null without")
 
 
 class ApphudEvent(Body):

@@ -103,8 +103,9 @@ class MobileApi:
             raise ApiError(CONTENT_DELETED, "the content was deleted")
         if job.kind.startswith("topview."):
             return topview_status(job, self.media)  # adds image_url / previews where they apply
-        url = self.media.url(video_key(job.job_id)) if job.status is JobStatus.SUCCEEDED else None
-        return {"status": STATUS[job.status], "video_url": url}
+        link = self.media.link(video_key(job.job_id)) if job.status is JobStatus.SUCCEEDED else None
+        return {"status": STATUS[job.status], "video_url": link.url if link else None,
+                "expires_at": link.expires_iso if link else None}
 
     def _submit(self, app: App, who: requests.Caller, job: Job, table: dict[int, int],
                 generate: Callable[[PixverseClient], int]) -> dict[str, Any]:

@@ -36,8 +36,7 @@ def toolkit() -> Toolkit:
         ledger=Ledger(aws.client("dynamodb"), jobs_table=s.jobs_table, state_table=s.state_table,
                       max_queue_length=s.max_queue_length, max_active_per_key=s.toolkit_max_active_jobs_per_key,
                       job_ttl_days=s.job_ttl_days, events=changes),
-        media=MediaStore(aws.client("s3"), s.media_bucket, public_base_url=s.public_base_url,
-                         presign_seconds=s.presign_seconds),
+        media=MediaStore.from_settings(aws.client("s3"), s),
         sfn=aws.client("stepfunctions"),
         settings=s,
     )

@@ -16,13 +16,16 @@ def queue_id(stage: str) -> int:
 
 
 def envelope(*, endpoint: str, code: int, request_id: str | None, job_id: str, response: Any, message: Any,
-             timings: dict[str, float], stage: str, queue_length: int, build_number: str) -> dict[str, Any]:
+             timings: dict[str, float], stage: str, queue_length: int, build_number: str,
+             expires_at: str | None = None) -> dict[str, Any]:
+    """`expires_at`: when the output URL in `response` stops working (ISO 8601 UTC); None without one."""
     return {
         "endpoint": endpoint,
         "code": code,
         "id": request_id,
         "job_id": job_id,
         "response": response,
+        "expires_at": expires_at,
         "message": message,
         "run_time": round(timings.get("run_time", 0.0), 3),
         "queue_time": round(timings.get("queue_time", 0.0), 3),

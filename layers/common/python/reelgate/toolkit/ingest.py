@@ -30,6 +30,7 @@ from botocore.exceptions import ClientError
 from reelgate import http
 from reelgate.errors import Conflict, InsufficientCredits, NotFound, QueueFull
 from reelgate.jobs import Job, JobStatus
+from reelgate.links import OUTBOX
 from reelgate.observability import logger
 from reelgate.storage import INBOX, MOBILE_INBOX
 from reelgate.toolkit.ledger import TooManyJobs
@@ -37,7 +38,7 @@ from reelgate.toolkit.schemas import IMAGE_TO_VIDEO, MANIFEST, InvalidPayload, v
 from reelgate.toolkit.service import CONCATENATE_OP, IMAGE_TO_VIDEO_OP, Toolkit
 
 _NAMESPACE = uuid.UUID("6f1c7c55-2a55-4a8e-9a43-2b0e3f0c9a10")
-OUTBOX, MOBILE = "outbox/", MOBILE_INBOX.removeprefix(INBOX).rstrip("/")
+MOBILE = MOBILE_INBOX.removeprefix(INBOX).rstrip("/")
 IMAGE2VIDEO, CONCATENATE_KIND = "image2video", "concatenate"
 MAX_MANIFEST_BYTES = 256 * 1024
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")

@@ -30,6 +30,8 @@ class Envelope(_Queue):
     id: str | None = Field(description="the caller's own request id, echoed back")
     job_id: str
     response: Any = Field(description="the output URL of a job; a status call's answer")
+    expires_at: str | None = Field(
+        description="when the output URL in `response` stops working (ISO 8601 UTC); null without one")
     message: Any = Field(description='"success", or why the job failed')
     run_time: float
     queue_time: float

@@ -125,11 +125,13 @@ class Toolkit:
         """The envelope of a job as NCA reports it: 200 + output URL, or 500 + the failure."""
         output = job.output or {}
         succeeded = job.status is JobStatus.SUCCEEDED
+        link = self.media.link(output["output_key"]) if succeeded else None
         return envelope.envelope(
             endpoint=job.input.get("endpoint", ""), code=200 if succeeded else 500, request_id=job.input.get("id"),
-            job_id=job.job_id, response=self.media.url(output["output_key"]) if succeeded else None,
+            job_id=job.job_id, response=link.url if link else None,
             message="success" if succeeded else job.error, timings=output, stage=self._settings.stage,
-            queue_length=self.ledger.queue_length(), build_number=self._settings.build_number)
+            queue_length=self.ledger.queue_length(), build_number=self._settings.build_number,
+            expires_at=link.expires_iso if link else None)
 
     def status(self, key: ApiKey, job_id: str) -> Answer:
         job = self.jobs.get(job_id)

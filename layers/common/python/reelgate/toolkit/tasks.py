@@ -20,6 +20,7 @@ from reelgate import fetch, media, metrics, webhooks
 from reelgate.deadline import DeadlineExceeded
 from reelgate.errors import Conflict, NotFound, ReelgateError
 from reelgate.jobs import Job, JobStatus, now_iso
+from reelgate.links import OUTBOX
 from reelgate.media import InputRefused, Limits, MediaError, MediaTimeout, gate
 from reelgate.media.limits import check_items, size_text
 from reelgate.media.scratch import scratch_dir
@@ -55,7 +56,8 @@ def limits(settings: Settings) -> Limits:
 
 
 def render(toolkit: Toolkit, job_id: str) -> dict[str, Any]:
-    """Produce <job_id>.mp4 in the media bucket; any failure raises and the flow settles it as failed.
+    """Produce outbox/<job_id>.mp4 (or the job's own output key) in the media bucket, under the output
+    prefixes the CDN may read; any failure raises and the flow settles it as failed.
 
     An image → video job of more than `toolkit_segment_frames` frames is only prepared here: its still
     is fetched, checked and staged under segments/, and the answer lists the frame ranges the flow's
@@ -84,7 +86,7 @@ def render(toolkit: Toolkit, job_id: str) -> dict[str, Any]:
 
 
 def output_key(job: Job) -> str:
-    return str(job.input.get("output_key") or f"{job.job_id}.mp4")
+    return str(job.input.get("output_key") or f"{OUTBOX}{job.job_id}.mp4")
 
 
 def segment_key(job_id: str, name: str) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 
 from reelgate import deadline, fetch
 from reelgate.jobs import Job, JobStatus
+from reelgate.links import Link, earliest
 from reelgate.observability import logger
 from reelgate.settings import Settings
 from reelgate.storage import MediaStore
@@ -73,18 +74,25 @@ class Mirror:
 
 def status_answer(job: Job, media: MediaStore) -> dict[str, Any]:
     """Part A's `{status, video_url}`, plus `image_url` (text2image, and a product avatar's replaced
-    product image once it exists) and `previews` (a marketing-video preview)."""
+    product image once it exists) and `previews` (a marketing-video preview); `expires_at` is when the
+    first of the answer's URLs stops working (all are signed together, for the same lifetime)."""
     out = job.output or {}
     done = job.status is JobStatus.SUCCEEDED
-    answer: dict[str, Any] = {"status": STATUS[job.status],
-                              "video_url": media.url(out["video_key"]) if done and out.get("video_key") else None}
+    links: list[Link | None] = []
+
+    def url(key: str | None) -> str | None:
+        link = media.link(key) if key else None
+        links.append(link)
+        return link.url if link else None
+
+    answer: dict[str, Any] = {"status": STATUS[job.status], "video_url": url(out.get("video_key") if done else None)}
     if job.kind in _IMAGE_KINDS:
-        answer["image_url"] = media.url(out["image_key"]) if out.get("image_key") else None
+        answer["image_url"] = url(out.get("image_key"))
     if job.kind == plans.MARKETING_VIDEO:
         answer["previews"] = [
-            {"script_id": p["script_id"], "video_url": media.url(p["video_key"]),
-             "cover_url": media.url(p["cover_key"]) if p.get("cover_key") else None,
+            {"script_id": p["script_id"], "video_url": url(p["video_key"]), "cover_url": url(p.get("cover_key")),
              "duration_ms": p.get("duration_ms")}
             for p in out.get("previews", [])
         ] if done else []
+    answer["expires_at"] = earliest(links)
     return answer
