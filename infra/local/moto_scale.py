@@ -9,6 +9,9 @@ Profiled under 500 parallel submissions (py-spy, `docs/decisions.md`), the emula
   stored message: the events tap keeps every event of a run. Here each count reads the clock once.
 - **EventBridge targets and Step Functions paths** building a new JSONPath parser (PLY tables) for every
   event and every state. Here a parsed path is kept (a parsed path is never changed by evaluating it).
+- **Step Functions** parsing the state machine's definition (ANTLR) for every execution, and making a new
+  boto3 client for every task it calls. Here a definition's syntax tree is kept and each execution gets
+  its own program built from it (the part that holds state), and clients are kept (they are thread-safe).
 
 Installed in the process that serves moto (`aws_server.AwsServer`); answers and errors are moto's own.
 """
@@ -20,16 +23,25 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+import boto3
 import jsonpath_ng
 import jsonpath_ng.ext
 import moto.dynamodb.models as dynamodb_models
+from botocore.config import Config
+from moto.core.models import botocore_stubber
 from moto.core.utils import unix_time_millis
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import Table
+from moto.settings import moto_server_port
 from moto.sqs.models import Queue
 from moto.stepfunctions.parser.asl.component.common.path import result_path
-from moto.stepfunctions.parser.asl.utils import json_path
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
+from moto.stepfunctions.parser.asl.utils import boto_client, json_path
+
+from infra.local.runtime import DEFAULT_MAX_ENVIRONMENTS
 
 _original_transact = DynamoDBBackend.transact_write_items
 # (table, hash key, range key or None, the item before the transaction or None, stream records before)
@@ -108,6 +120,35 @@ def _delayed(message: Any, now: float) -> bool:
     return bool(now < message.delayed_until)
 
 
+_original_parse = AmazonStateLanguageParser.parse
+_original_client = boto_client.boto_client_for
+
+
+@functools.lru_cache(maxsize=64)
+def _syntax_tree(definition: str) -> Any:
+    return _original_parse(definition)[1]  # a definition with syntax errors raises, and is not kept
+
+
+def _parse(definition: str) -> tuple[Any, Any]:
+    tree = _syntax_tree(definition)
+    return Preprocessor().visit(tree), tree
+
+
+@functools.lru_cache(maxsize=64)
+def _client(region: str, service: str, stubbed: bool, port: int) -> Any:
+    made = _original_client(region, service)  # moto's settings (no retries, its timeouts), more connections:
+    config = made.meta.config.merge(Config(max_pool_connections=DEFAULT_MAX_ENVIRONMENTS))  # every task at once
+    endpoint = None if stubbed else made.meta.endpoint_url
+    return boto3.client(service, region_name=region, endpoint_url=endpoint,  # type: ignore[call-overload]
+                        aws_access_key_id="ak", aws_secret_access_key="sk",  # noqa: S106 - moto's placeholders
+                        config=config)
+
+
+def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+    """moto's own client for a task (it ignores `state_credentials` too), made once per endpoint."""
+    return _client(region, service, botocore_stubber.enabled, moto_server_port())
+
+
 _originals: list[tuple[Any, str, Any]] = []  # (owner, name, what it held before install)
 
 
@@ -126,6 +167,8 @@ def install() -> None:
         (jsonpath_ng.ext, "parse", cached_ext),  # imported at each call by EventBridge's input templates
         (json_path, "parse", cached_ext),
         (result_path, "parse", functools.lru_cache(maxsize=512)(jsonpath_ng.parse)),
+        (AmazonStateLanguageParser, "parse", staticmethod(_parse)),
+        (lambda_eval_utils, "boto_client_for", boto_client_for),  # the flows' tasks are all Lambda invokes
     ]
     for owner, name, value in replacements:
         _originals.append((owner, name, owner.__dict__[name]))

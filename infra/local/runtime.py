@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from infra import registry
 from infra.local.runtime_api import Invocation, RuntimeApi
 
 SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024  # RequestResponse invoke, each way
@@ -34,6 +35,10 @@ INIT_TIMEOUT_SECONDS = 10.0  # Lambda's init phase limit
 # Per function without reserved concurrency. Lambda would run every concurrent call at once; 64 covers the
 # suites (50 parallel submits that each wait for their job) while keeping a runaway loop off the machine.
 DEFAULT_MAX_ENVIRONMENTS = 64
+# Renders (the functions with the FFmpeg layer) run on Lambda hosts of their own; here they share the machine
+# with the emulated AWS and the API's functions, so they run at a lower priority: a burst of renders must not
+# starve the accept path (which AWS would serve on other hosts) into API Gateway's 29 s timeout.
+RENDER_NICENESS = 10
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,11 @@ def platform_error(error_type: str, message: str) -> Result:
     return Result(json.dumps({"errorMessage": message, "errorType": error_type}).encode(), error_type)
 
 
+def niceness(name: str) -> int:
+    """How much lower than the rest an environment of `name` runs: renders, by RENDER_NICENESS."""
+    return RENDER_NICENESS if any(fn.name == name and fn.ffmpeg for fn in registry.FUNCTIONS) else 0
+
+
 class Zygote:
     """The fork server (`zygote.py`): one per runtime, spawning environments with libraries preloaded."""
 
@@ -71,9 +81,9 @@ class Zygote:
                                          env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
         self._lock = threading.Lock()
 
-    def spawn(self, cwd: Path, env: dict[str, str], handler: str, log: Path) -> int:
+    def spawn(self, cwd: Path, env: dict[str, str], handler: str, log: Path, niceness: int = 0) -> int:
         assert self._process.stdin is not None and self._process.stdout is not None
-        request = json.dumps({"cwd": str(cwd), "env": env, "handler": handler, "log": str(log)})
+        request = json.dumps({"cwd": str(cwd), "env": env, "handler": handler, "log": str(log), "nice": niceness})
         with self._lock:
             self._process.stdin.write(request + "\n")
             self._process.stdin.flush()
@@ -99,7 +109,7 @@ class Environment:
             "AWS_LAMBDA_RUNTIME_API": self.api.address,
             "AWS_LAMBDA_LOG_STREAM_NAME": f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}",
         }
-        self.pid = zygote.spawn(config.code_dir, env, config.handler, log)
+        self.pid = zygote.spawn(config.code_dir, env, config.handler, log, niceness(config.name))
 
     @property
     def alive(self) -> bool:

@@ -4,6 +4,7 @@ crashes that replace the environment, and Lambda's payload limits."""
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from infra.local.runtime import ASYNC_PAYLOAD_BYTES, SYNC_PAYLOAD_BYTES, FunctionConfig, Runtime
+from infra.local.runtime import ASYNC_PAYLOAD_BYTES, RENDER_NICENESS, SYNC_PAYLOAD_BYTES, FunctionConfig, Runtime
 from tests.helpers import ROOT
 
 PROBE = ROOT / "tests" / "fixtures" / "lambdas" / "probe"
@@ -90,3 +91,17 @@ def test_payloads_over_lambdas_limits_are_refused(runtime: Runtime) -> None:
     assert request_error == async_error == "RequestEntityTooLargeException"
     assert response_error == "Function.ResponseSizeTooLarge" and "payload size" in answer["errorMessage"]
     assert fits_error is None and fits == "x" * 1000
+
+
+def test_renders_run_at_a_lower_priority_than_other_functions(tmp_path: Path) -> None:
+    """The render function (FFmpeg's) yields the CPU to the API's functions, as it would run on other hosts."""
+    configs = {name: FunctionConfig(name=name, code_dir=PROBE, handler="handler.handler", timeout=5, memory=640,
+                                    env={"PATH": "/usr/bin:/bin"}, arn=f"arn:aws:lambda:us-east-1:1:function:{name}")
+               for name in ("probe", "toolkit_render")}
+    runtime = Runtime(configs, log_dir=tmp_path / "logs")
+    try:
+        pids = {name: json.loads(runtime.invoke(name, b"{}").payload)["pid"] for name in configs}
+        priority = {name: os.getpriority(os.PRIO_PROCESS, pid) for name, pid in pids.items()}
+    finally:
+        runtime.stop()
+    assert priority["toolkit_render"] == priority["probe"] + RENDER_NICENESS

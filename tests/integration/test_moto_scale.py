@@ -4,6 +4,7 @@ transaction still writes nothing, queue counts are still right, input templates 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,7 +22,7 @@ REGION = "us-east-1"
 
 @pytest.fixture
 def aws() -> Iterator[Any]:
-    with mock_aws():
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         moto_scale.install()
         try:
             yield boto3.Session(region_name=REGION)
@@ -111,3 +112,29 @@ def test_an_input_template_is_filled_from_each_event_with_its_path_parsed_once(a
     bodies = [json.loads(m["Body"]) for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]]
     assert sorted(b["job"] for b in bodies) == ["first", "second"]
     assert jsonpath_ng.ext.parse.cache_info().hits > hits  # type: ignore[attr-defined]
+
+
+def test_each_execution_of_a_state_machine_runs_on_its_own_input_with_its_definition_parsed_once(aws: Any) -> None:
+    sfn = aws.client("stepfunctions")
+    definition = {"StartAt": "Pick", "States": {
+        "Pick": {"Type": "Choice", "Choices": [{"Variable": "$.n", "NumericGreaterThan": 1, "Next": "Big"}],
+                 "Default": "Small"},
+        "Big": {"Type": "Pass", "Parameters": {"size": "big", "n.$": "$.n"}, "End": True},
+        "Small": {"Type": "Pass", "Parameters": {"size": "small", "n.$": "$.n"}, "End": True}}}
+    parsed = moto_scale._syntax_tree.cache_info()
+    machine = sfn.create_state_machine(name="pick", definition=json.dumps(definition),
+                                       roleArn=f"arn:aws:iam::{DEFAULT_ACCOUNT_ID}:role/flow")["stateMachineArn"]
+    runs = [sfn.start_execution(stateMachineArn=machine, name=f"run-{n}", input=json.dumps({"n": n}))["executionArn"]
+            for n in (1, 5)]
+
+    def output(run: str) -> dict[str, Any]:
+        for _ in range(100):
+            found = sfn.describe_execution(executionArn=run)
+            if found["status"] != "RUNNING":
+                return dict(json.loads(found["output"]))
+            time.sleep(0.1)
+        raise AssertionError(f"{run} still running")
+
+    assert [output(run) for run in runs] == [{"size": "small", "n": 1}, {"size": "big", "n": 5}]
+    after = moto_scale._syntax_tree.cache_info()
+    assert (after.misses - parsed.misses, after.hits - parsed.hits) == (1, 2)  # checked at creation, then run
