@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -121,18 +122,16 @@ class Environment:
             return False
         return True
 
-    def run(self, invocation: Invocation) -> Result:
+    def run(self, invocation: Invocation, initialized: Callable[[], None] = lambda: None) -> Result:
+        """Run one invocation; `initialized` is called once the init phase is over, however it ended."""
         self.invocations += 1
         self.api.pending.put(invocation)
-        started = time.monotonic()
-        while not invocation.taken.wait(0.02):
-            if self.api.init_error is not None:
-                return Result(self.api.init_error, "Runtime.InitError")
-            if not self.alive:
-                return platform_error("Runtime.ExitError", "Runtime exited during init")
-            if time.monotonic() - started > INIT_TIMEOUT_SECONDS:
-                self.kill()
-                return platform_error("Sandbox.Timedout", "Init phase timed out")
+        try:
+            failed = self._init(invocation)
+        finally:
+            initialized()
+        if failed is not None:
+            return failed
         while not invocation.done.wait(max(min(invocation.deadline - time.monotonic(), 0.05), 0)):
             if not self.alive:
                 return platform_error("Runtime.ExitError", "Runtime exited without providing a reason")
@@ -142,6 +141,19 @@ class Environment:
                     datetime.now(UTC).isoformat(timespec="milliseconds"), invocation.request_id,
                     invocation.timeout))
         return Result(invocation.result, invocation.error_type)
+
+    def _init(self, invocation: Invocation) -> Result | None:
+        """Wait for the runtime to take the invocation (at once when warm): None, or the init phase's failure."""
+        started = time.monotonic()
+        while not invocation.taken.wait(0.02):
+            if self.api.init_error is not None:
+                return Result(self.api.init_error, "Runtime.InitError")
+            if not self.alive:
+                return platform_error("Runtime.ExitError", "Runtime exited during init")
+            if time.monotonic() - started > INIT_TIMEOUT_SECONDS:
+                self.kill()
+                return platform_error("Sandbox.Timedout", "Init phase timed out")
+        return None
 
     def expire(self) -> None:
         """The running invocation's timeout strikes now."""
@@ -164,14 +176,22 @@ class _Pool:
     idle: list[Environment] = field(default_factory=list)
     live: int = 0
     cold_starts: int = 0
-    changed: threading.Condition = field(default_factory=threading.Condition)
+    changed: threading.Condition = field(default_factory=threading.Condition)  # the runtime's, shared by all
 
 
 class Runtime:
     """Invokes registry functions in their own environments."""
 
-    def __init__(self, configs: dict[str, FunctionConfig], log_dir: Path, python: str = sys.executable) -> None:
-        self._pools = {name: _Pool(config) for name, config in configs.items()}
+    def __init__(self, configs: dict[str, FunctionConfig], log_dir: Path, python: str = sys.executable,
+                 init_limit: int | None = None) -> None:
+        # Cold starts: Lambda gives each its own CPU; here they share the machine. Started all at once (50
+        # parallel first requests), every one would finish late together, past API Gateway's 29 s; started a
+        # few at a time, the first are soon warm and serve the rest. A call still gets an environment of
+        # its own whenever none is idle (up to the function's limit), only its init may wait for a turn.
+        self._changed = threading.Condition()
+        self._initializing = 0
+        self._init_limit = init_limit or max(2, os.cpu_count() or 2)
+        self._pools = {name: _Pool(config, changed=self._changed) for name, config in configs.items()}
         self._zygote = Zygote(python)
         self._environments: dict[str, Environment] = {}  # by access key
         self._numbers = itertools.count(1)
@@ -190,10 +210,10 @@ class Runtime:
         if len(payload) > limit:
             return platform_error(limit_error, f"Request must be smaller than {limit} bytes for the Invoke operation")
         pool = self._pools[name]
-        environment = self._acquire(pool)
+        environment, cold = self._acquire(pool)
         invocation = Invocation(str(uuid.uuid4()), payload, float(pool.config.timeout), pool.config.arn)
         try:
-            result = environment.run(invocation)
+            result = environment.run(invocation, self._initialized if cold else lambda: None)
         finally:
             self._release(pool, environment)
         if not result.errored and len(result.payload) > limit:
@@ -201,26 +221,33 @@ class Runtime:
                                   else limit_error, f"Response payload size exceeded maximum allowed ({limit} bytes)")
         return result
 
-    def _acquire(self, pool: _Pool) -> Environment:
+    def _acquire(self, pool: _Pool) -> tuple[Environment, bool]:
+        """An idle environment of the function, or a new one (True) when it may start one."""
         with pool.changed:
             while True:
                 if pool.idle:
-                    return pool.idle.pop()
-                if pool.live < pool.config.max_environments:
+                    return pool.idle.pop(), False
+                if pool.live < pool.config.max_environments and self._initializing < self._init_limit:
                     pool.live += 1
                     pool.cold_starts += 1
+                    self._initializing += 1
                     break
                 pool.changed.wait()
         try:
             environment = Environment(pool.config, self._zygote, self.log_dir / f"{pool.config.name}.log",
                                       next(self._numbers))
             self._environments[environment.access_key] = environment
-            return environment
+            return environment, True
         except Exception:
             with pool.changed:
                 pool.live -= 1
-                pool.changed.notify()
+            self._initialized()
             raise
+
+    def _initialized(self) -> None:
+        with self._changed:
+            self._initializing -= 1
+            self._changed.notify_all()
 
     def _release(self, pool: _Pool, environment: Environment) -> None:
         with pool.changed:
@@ -230,7 +257,7 @@ class Runtime:
                 environment.kill()
                 self._environments.pop(environment.access_key, None)
                 pool.live -= 1
-            pool.changed.notify()
+            pool.changed.notify_all()  # shared by every function's callers
 
     def expire(self, access_key: str) -> None:
         """Time out the invocation running in the environment that holds `access_key` (a fault)."""
