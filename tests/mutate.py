@@ -50,7 +50,8 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
     "fetch": (["fetch.py"], ["tests/unit/test_fetch_addresses.py", "tests/unit/test_fetch_ports.py",
                              "tests/integration/test_fetch.py", "tests/integration/test_fetch_deadline.py"]),
     "media_tools": (["media/tools.py"], ["tests/integration/test_media_concat.py",
-                                         "tests/integration/test_media_timeouts.py"]),
+                                         "tests/integration/test_media_timeouts.py",
+                                         "tests/integration/test_media_tools.py"]),
     "errors": (["mobile/errors.py"], ["tests/unit/test_mobile_rules.py"]),
 }
 

@@ -23,6 +23,7 @@ from typing import Any
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from infra.local import moto_scale
 from infra.local.faults import Faults, error_answer
 
 _SCOPE = re.compile(r"Credential=([^/\s,]+)/\d{8}/[^/]+/([^/]+)/aws4_request")
@@ -141,6 +142,7 @@ class AwsServer:
     """moto's backends behind the gate, on one loopback port, in a thread of this process."""
 
     def __init__(self, host: str, port: int) -> None:
+        moto_scale.install()  # moto's costs that grow with a run's data, cut to AWS's shape
         self.gate = Gate(DomainDispatcherApplication(create_backend_app))
         self._server: BaseWSGIServer = make_server(host, port, self.gate, threaded=True,
                                                    request_handler=MotoRequestHandler)

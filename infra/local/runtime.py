@@ -20,11 +20,13 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from infra import registry
 from infra.local.runtime_api import Invocation, RuntimeApi
 
 SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024  # RequestResponse invoke, each way
@@ -34,6 +36,10 @@ INIT_TIMEOUT_SECONDS = 10.0  # Lambda's init phase limit
 # Per function without reserved concurrency. Lambda would run every concurrent call at once; 64 covers the
 # suites (50 parallel submits that each wait for their job) while keeping a runaway loop off the machine.
 DEFAULT_MAX_ENVIRONMENTS = 64
+# Renders (the functions with the FFmpeg layer) run on Lambda hosts of their own; here they share the machine
+# with the emulated AWS and the API's functions, so they run at a lower priority: a burst of renders must not
+# starve the accept path (which AWS would serve on other hosts) into API Gateway's 29 s timeout.
+RENDER_NICENESS = 10
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,11 @@ def platform_error(error_type: str, message: str) -> Result:
     return Result(json.dumps({"errorMessage": message, "errorType": error_type}).encode(), error_type)
 
 
+def niceness(name: str) -> int:
+    """How much lower than the rest an environment of `name` runs: renders, by RENDER_NICENESS."""
+    return RENDER_NICENESS if any(fn.name == name and fn.ffmpeg for fn in registry.FUNCTIONS) else 0
+
+
 class Zygote:
     """The fork server (`zygote.py`): one per runtime, spawning environments with libraries preloaded."""
 
@@ -71,9 +82,9 @@ class Zygote:
                                          env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
         self._lock = threading.Lock()
 
-    def spawn(self, cwd: Path, env: dict[str, str], handler: str, log: Path) -> int:
+    def spawn(self, cwd: Path, env: dict[str, str], handler: str, log: Path, niceness: int = 0) -> int:
         assert self._process.stdin is not None and self._process.stdout is not None
-        request = json.dumps({"cwd": str(cwd), "env": env, "handler": handler, "log": str(log)})
+        request = json.dumps({"cwd": str(cwd), "env": env, "handler": handler, "log": str(log), "nice": niceness})
         with self._lock:
             self._process.stdin.write(request + "\n")
             self._process.stdin.flush()
@@ -99,7 +110,7 @@ class Environment:
             "AWS_LAMBDA_RUNTIME_API": self.api.address,
             "AWS_LAMBDA_LOG_STREAM_NAME": f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}",
         }
-        self.pid = zygote.spawn(config.code_dir, env, config.handler, log)
+        self.pid = zygote.spawn(config.code_dir, env, config.handler, log, niceness(config.name))
 
     @property
     def alive(self) -> bool:
@@ -111,18 +122,16 @@ class Environment:
             return False
         return True
 
-    def run(self, invocation: Invocation) -> Result:
+    def run(self, invocation: Invocation, initialized: Callable[[], None] = lambda: None) -> Result:
+        """Run one invocation; `initialized` is called once the init phase is over, however it ended."""
         self.invocations += 1
         self.api.pending.put(invocation)
-        started = time.monotonic()
-        while not invocation.taken.wait(0.02):
-            if self.api.init_error is not None:
-                return Result(self.api.init_error, "Runtime.InitError")
-            if not self.alive:
-                return platform_error("Runtime.ExitError", "Runtime exited during init")
-            if time.monotonic() - started > INIT_TIMEOUT_SECONDS:
-                self.kill()
-                return platform_error("Sandbox.Timedout", "Init phase timed out")
+        try:
+            failed = self._init(invocation)
+        finally:
+            initialized()
+        if failed is not None:
+            return failed
         while not invocation.done.wait(max(min(invocation.deadline - time.monotonic(), 0.05), 0)):
             if not self.alive:
                 return platform_error("Runtime.ExitError", "Runtime exited without providing a reason")
@@ -132,6 +141,19 @@ class Environment:
                     datetime.now(UTC).isoformat(timespec="milliseconds"), invocation.request_id,
                     invocation.timeout))
         return Result(invocation.result, invocation.error_type)
+
+    def _init(self, invocation: Invocation) -> Result | None:
+        """Wait for the runtime to take the invocation (at once when warm): None, or the init phase's failure."""
+        started = time.monotonic()
+        while not invocation.taken.wait(0.02):
+            if self.api.init_error is not None:
+                return Result(self.api.init_error, "Runtime.InitError")
+            if not self.alive:
+                return platform_error("Runtime.ExitError", "Runtime exited during init")
+            if time.monotonic() - started > INIT_TIMEOUT_SECONDS:
+                self.kill()
+                return platform_error("Sandbox.Timedout", "Init phase timed out")
+        return None
 
     def expire(self) -> None:
         """The running invocation's timeout strikes now."""
@@ -154,14 +176,22 @@ class _Pool:
     idle: list[Environment] = field(default_factory=list)
     live: int = 0
     cold_starts: int = 0
-    changed: threading.Condition = field(default_factory=threading.Condition)
+    changed: threading.Condition = field(default_factory=threading.Condition)  # the runtime's, shared by all
 
 
 class Runtime:
     """Invokes registry functions in their own environments."""
 
-    def __init__(self, configs: dict[str, FunctionConfig], log_dir: Path, python: str = sys.executable) -> None:
-        self._pools = {name: _Pool(config) for name, config in configs.items()}
+    def __init__(self, configs: dict[str, FunctionConfig], log_dir: Path, python: str = sys.executable,
+                 init_limit: int | None = None) -> None:
+        # Cold starts: Lambda gives each its own CPU; here they share the machine. Started all at once (50
+        # parallel first requests), every one would finish late together, past API Gateway's 29 s; started a
+        # few at a time, the first are soon warm and serve the rest. A call still gets an environment of
+        # its own whenever none is idle (up to the function's limit), only its init may wait for a turn.
+        self._changed = threading.Condition()
+        self._initializing = 0
+        self._init_limit = init_limit or max(2, os.cpu_count() or 2)
+        self._pools = {name: _Pool(config, changed=self._changed) for name, config in configs.items()}
         self._zygote = Zygote(python)
         self._environments: dict[str, Environment] = {}  # by access key
         self._numbers = itertools.count(1)
@@ -180,10 +210,10 @@ class Runtime:
         if len(payload) > limit:
             return platform_error(limit_error, f"Request must be smaller than {limit} bytes for the Invoke operation")
         pool = self._pools[name]
-        environment = self._acquire(pool)
+        environment, cold = self._acquire(pool)
         invocation = Invocation(str(uuid.uuid4()), payload, float(pool.config.timeout), pool.config.arn)
         try:
-            result = environment.run(invocation)
+            result = environment.run(invocation, self._initialized if cold else lambda: None)
         finally:
             self._release(pool, environment)
         if not result.errored and len(result.payload) > limit:
@@ -191,26 +221,33 @@ class Runtime:
                                   else limit_error, f"Response payload size exceeded maximum allowed ({limit} bytes)")
         return result
 
-    def _acquire(self, pool: _Pool) -> Environment:
+    def _acquire(self, pool: _Pool) -> tuple[Environment, bool]:
+        """An idle environment of the function, or a new one (True) when it may start one."""
         with pool.changed:
             while True:
                 if pool.idle:
-                    return pool.idle.pop()
-                if pool.live < pool.config.max_environments:
+                    return pool.idle.pop(), False
+                if pool.live < pool.config.max_environments and self._initializing < self._init_limit:
                     pool.live += 1
                     pool.cold_starts += 1
+                    self._initializing += 1
                     break
                 pool.changed.wait()
         try:
             environment = Environment(pool.config, self._zygote, self.log_dir / f"{pool.config.name}.log",
                                       next(self._numbers))
             self._environments[environment.access_key] = environment
-            return environment
+            return environment, True
         except Exception:
             with pool.changed:
                 pool.live -= 1
-                pool.changed.notify()
+            self._initialized()
             raise
+
+    def _initialized(self) -> None:
+        with self._changed:
+            self._initializing -= 1
+            self._changed.notify_all()
 
     def _release(self, pool: _Pool, environment: Environment) -> None:
         with pool.changed:
@@ -220,7 +257,7 @@ class Runtime:
                 environment.kill()
                 self._environments.pop(environment.access_key, None)
                 pool.live -= 1
-            pool.changed.notify()
+            pool.changed.notify_all()  # shared by every function's callers
 
     def expire(self, access_key: str) -> None:
         """Time out the invocation running in the environment that holds `access_key` (a fault)."""

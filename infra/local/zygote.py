@@ -7,8 +7,8 @@ exact environment and log file, and runs AWS's runtime interface client, which i
 (its init phase) as on Lambda. Only libraries whose import reads no environment are preloaded;
 Reelgate's own package never is.
 
-Protocol: one JSON object per line on stdin ({"cwd", "env", "handler", "log"}); the child's pid per
-line on stdout.
+Protocol: one JSON object per line on stdin ({"cwd", "env", "handler", "log", "nice"}); the child's pid
+per line on stdout. "nice" lowers the child's priority (and its subprocesses', FFmpeg's) by that much.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ PRELOAD = ("boto3", "botocore.session", "pydantic", "pydantic_settings", "httpx"
 
 def _child(request: dict[str, Any]) -> None:
     os.setsid()
+    os.nice(int(request.get("nice", 0)))
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the handler's subprocesses (FFmpeg) are waited for
     log = os.open(request["log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     devnull = os.open(os.devnull, os.O_RDONLY)

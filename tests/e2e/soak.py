@@ -35,6 +35,7 @@ class Report:
     server_errors: int = 0  # 5xx answers other than NCA's envelope of a job that failed
     accept_seconds: list[float] = field(default_factory=list)  # each submission's answer time
     job_ids: list[str] = field(default_factory=list)  # of the accepted submissions, in order
+    status_errors: Counter[int] = field(default_factory=Counter)  # status reads answered other than 200
 
     @property
     def books_balance(self) -> bool:
@@ -43,7 +44,10 @@ class Report:
     def problems(self) -> list[str]:
         out = []
         if self.server_errors:
-            out.append(f"{self.server_errors} 5xx answers that were not a failed job's envelope")
+            out.append(f"{self.server_errors} 5xx answers that were not a failed job's envelope "
+                       f"(status reads: {dict(self.status_errors)})")
+        elif self.status_errors:
+            out.append(f"status reads answered {dict(self.status_errors)}")
         if self.not_terminal:
             out.append(f"{len(self.not_terminal)} jobs not terminal")
         if not self.books_balance:
@@ -134,7 +138,12 @@ def _settle(client: httpx.Client, job_ids: list[str], report: Report, timeout: f
     pending = set(job_ids)
     while pending and time.monotonic() < deadline:
         for job_id in list(pending):
-            status = client.post("/v1/toolkit/job/status", json={"job_id": job_id}).json()["response"]
+            answer = client.post("/v1/toolkit/job/status", json={"job_id": job_id})
+            if answer.status_code != 200:  # counted (a status read must not fail), and asked again
+                report.server_errors += answer.status_code >= 500
+                report.status_errors[answer.status_code] += 1
+                continue
+            status = answer.json()["response"]
             if status["job_status"] == "done":
                 pending.discard(job_id)
                 report.succeeded += status["response"]["code"] == 200

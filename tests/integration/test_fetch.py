@@ -521,3 +521,40 @@ def test_fetch_all_raises_the_first_failure(allow: Any, site: Site, other_site: 
         fetch_all([site.url("/missing.mp4"), site.url("/ok.mp4")], tmp_path / "clips")
     assert other_site.requests == []
     assert fetch_all([], tmp_path / "none") == []
+
+
+def test_a_post_answer_is_kept_to_its_first_64_kb_with_its_own_headers(allow: Any, site: Site) -> None:
+    big = bytes(range(256)) * 800  # 200 KB, read in several chunks
+
+    def answer(h: BaseHTTPRequestHandler) -> None:
+        h.send_response(200)
+        h.send_header("X-Answer", "yes")
+        h.end_headers()  # no Content-Length: the body ends with the connection
+        for start in range(0, len(big), 16 * 1024):
+            h.wfile.write(big[start:start + 16 * 1024])
+            h.wfile.flush()
+
+    site.routes["/hook"] = answer
+    got = post(site.url("/hook"), content=b"{}", headers={}, timeout=5)
+
+    assert site.requests[0].method == "POST"
+    assert got.content == big[:64 * 1024]
+    assert got.headers["x-answer"] == "yes" and got.headers["content-length"] == str(64 * 1024)
+
+
+def test_a_streamed_body_of_exactly_the_cap_is_accepted(allow: Any, site: Site, tmp_path: Path) -> None:
+    site.routes["/exact.png"] = reply(PNG[:100], length=False)
+    got = fetch_to_file(site.url("/exact.png"), tmp_path / "exact.png", max_bytes=100)
+    assert got.size == 100 and got.path.read_bytes() == PNG[:100]
+
+
+def test_fetch_all_makes_its_folders_and_passes_the_limits_on(allow: Any, site: Site, tmp_path: Path) -> None:
+    site.routes["/a.png"] = reply(PNG)
+    got = fetch_all([site.url("/a.png")], tmp_path / "new" / "clips")
+    assert got[0].path == tmp_path / "new" / "clips" / "000.png" and got[0].path.read_bytes() == PNG
+    with pytest.raises(FetchError, match="over the 10-byte limit"):
+        fetch_all([site.url("/a.png")], tmp_path / "capped", max_bytes=10)
+
+
+def test_the_system_resolver_lists_each_address_once() -> None:
+    assert fetch.system_resolver("127.0.0.1", 80) == ["127.0.0.1"]

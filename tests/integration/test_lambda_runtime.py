@@ -4,14 +4,16 @@ crashes that replace the environment, and Lambda's payload limits."""
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from infra.local.runtime import ASYNC_PAYLOAD_BYTES, SYNC_PAYLOAD_BYTES, FunctionConfig, Runtime
+from infra.local.runtime import ASYNC_PAYLOAD_BYTES, RENDER_NICENESS, SYNC_PAYLOAD_BYTES, FunctionConfig, Runtime
 from tests.helpers import ROOT
 
 PROBE = ROOT / "tests" / "fixtures" / "lambdas" / "probe"
@@ -90,3 +92,35 @@ def test_payloads_over_lambdas_limits_are_refused(runtime: Runtime) -> None:
     assert request_error == async_error == "RequestEntityTooLargeException"
     assert response_error == "Function.ResponseSizeTooLarge" and "payload size" in answer["errorMessage"]
     assert fits_error is None and fits == "x" * 1000
+
+
+def test_renders_run_at_a_lower_priority_than_other_functions(tmp_path: Path) -> None:
+    """The render function (FFmpeg's) yields the CPU to the API's functions, as it would run on other hosts."""
+    configs = {name: FunctionConfig(name=name, code_dir=PROBE, handler="handler.handler", timeout=5, memory=640,
+                                    env={"PATH": "/usr/bin:/bin"}, arn=f"arn:aws:lambda:us-east-1:1:function:{name}")
+               for name in ("probe", "toolkit_render")}
+    runtime = Runtime(configs, log_dir=tmp_path / "logs")
+    try:
+        pids = {name: json.loads(runtime.invoke(name, b"{}").payload)["pid"] for name in configs}
+        priority = {name: os.getpriority(os.PRIO_PROCESS, pid) for name, pid in pids.items()}
+    finally:
+        runtime.stop()
+    assert priority["toolkit_render"] == priority["probe"] + RENDER_NICENESS
+
+
+def test_cold_starts_beyond_the_init_limit_wait_their_turn_and_each_call_still_gets_its_own_environment(
+        tmp_path: Path) -> None:
+    config = FunctionConfig(name="probe", code_dir=PROBE, handler="handler.handler", timeout=10, memory=640,
+                            env={"PATH": "/usr/bin:/bin", "PROBE_INIT_SECONDS": "0.5"},
+                            arn="arn:aws:lambda:us-east-1:1:function:probe")
+    runtime = Runtime({"probe": config}, log_dir=tmp_path / "logs", init_limit=1)
+    try:
+        with ThreadPoolExecutor(3) as pool:  # each holds its environment longer than an init lasts
+            answers = list(pool.map(lambda _: call(runtime, {"hold": 2})[0], range(3)))
+        cold_starts = runtime.cold_starts("probe")
+    finally:
+        runtime.stop()
+    first, second, third = sorted(answers, key=lambda answer: answer["init_at"])
+    assert len({answer["pid"] for answer in answers}) == 3 and cold_starts == 3
+    # one init at a time: each began once the one before had taken its call
+    assert second["init_at"] >= first["handled_at"] and third["init_at"] >= second["handled_at"]

@@ -141,3 +141,8 @@ def test_allowlist_is_exact_host_and_port(settings_env: pytest.MonkeyPatch, tmp_
         fetch_to_file("http://127.0.0.1:9998/x", tmp_path / "x", resolver=lambda h, p: ["127.0.0.1"])
     with pytest.raises(UnsafeURL, match="loopback"):  # same port, other host: still checked
         fetch_to_file("http://sim.other:4010/x", tmp_path / "x", resolver=lambda h, p: ["127.0.0.1"])
+
+
+def test_ipv4_embedding_forms_are_named_by_what_they_embed() -> None:
+    assert unsafe_reason("::2") == "IPv4-compatible IPv6 address (embeds 0.0.0.2)"
+    assert unsafe_reason("2001:0:4136:e378:8000:63bf:3fff:fdd2") == "Teredo tunnel address"
