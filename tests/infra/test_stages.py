@@ -77,7 +77,7 @@ def test_operator_settings_are_the_stages_and_the_command_line_wins(synth: Synth
 def test_media_expires_with_the_stages_job_records(synth: Synth, prod: Synth) -> None:
     for stage, name in ((synth, "dev"), (prod, "prod")):
         bucket = stage.resources[stage.logical_id(stage.stack.media.bucket)]["Properties"]
-        (rule,) = bucket["LifecycleConfiguration"]["Rules"]
+        (rule,) = [rule for rule in bucket["LifecycleConfiguration"]["Rules"] if "Prefix" not in rule]  # all media
         assert rule["ExpirationInDays"] == CONTEXT["settings"][name]["job_ttl_days"]
         assert function_env(stage, "toolkit_settle")[environment.env_name("job_ttl_days")] == str(
             CONTEXT["settings"][name]["job_ttl_days"])
