@@ -13,7 +13,7 @@ from reelgate.jobs import JobStatus
 from reelgate.toolkit import api
 from reelgate.toolkit.ingest import ingest
 from reelgate.toolkit.keys import ApiKeys
-from reelgate.toolkit.service import CONCATENATE_OP
+from reelgate.toolkit.schemas import CONCATENATE_OP
 
 from infra.local.lambdas import invoke
 from tests.helpers import event, reply
