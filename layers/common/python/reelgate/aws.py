@@ -31,6 +31,8 @@ class _OnFirstUse:
         self._made: Any = None
 
     def __getattr__(self, name: str) -> Any:
+        if name in ("_make", "_made"):  # a copy made without __init__: no recursion
+            raise AttributeError(name)
         if self._made is None:
             self._made = self._make()
         return getattr(self._made, name)
