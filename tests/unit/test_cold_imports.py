@@ -12,7 +12,6 @@ import json
 import os
 import subprocess
 import sys
-from functools import cache
 from pathlib import Path
 
 import pytest
@@ -40,25 +39,27 @@ print(json.dumps(found))
 """
 
 
-@cache
 def loaded_by(names: tuple[str, ...], paths: tuple[str, ...]) -> dict[str, list[str]]:
-    """The top-level packages each handler's import loaded, in one fresh interpreter."""
+    """The top-level packages each handler's import loaded, in one fresh interpreter (a few CPU seconds;
+    the timeout is generous because a loaded machine stretches the wall time many times over)."""
     env = os.environ | {"AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
                         "PYTHONPATH": os.pathsep.join([str(COMMON), str(ROOT)])}
     argument = json.dumps(dict(zip(names, paths, strict=True)))
     out = subprocess.run([sys.executable, "-c", PROBE, argument], env=env, capture_output=True, text=True,
-                         check=True, timeout=300)
+                         check=True, timeout=1200)
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
+@pytest.fixture(scope="module")
 def handlers() -> dict[str, list[str]]:
+    """Run once for the module (a failure too is reported once per function, not run again)."""
     names = tuple(fn.name for fn in registry.FUNCTIONS)
     return loaded_by(names, tuple(str(ROOT / "functions" / name / "handler.py") for name in names))
 
 
 @pytest.mark.parametrize("name", [fn.name for fn in registry.FUNCTIONS])
-def test_handler_import_loads_no_heavy_library(name: str) -> None:
-    heavy = sorted(set(handlers()[name]) & set(HEAVY))
+def test_handler_import_loads_no_heavy_library(handlers: dict[str, list[str]], name: str) -> None:
+    heavy = sorted(set(handlers[name]) & set(HEAVY))
     assert heavy == [], f"importing functions/{name}/handler.py loads {heavy}: import them where they are used"
 
 
