@@ -122,5 +122,6 @@ bench: venv ffmpeg ## speed ratios (printed, never asserted)
 	$(PY) bench/local_cloud.py
 	$(PY) bench/pixverse_flow.py
 	$(PY) bench/cold_start.py
+	$(PY) bench/accept_path.py
 
 .PHONY: help venv ffmpeg render-local layers cli bootstrap account cdn-key diff deploy dev test browser unit integration infra e2e soak reliability mutate lint typecheck synth invoke openapi lock bench

@@ -18,6 +18,8 @@ LAYERS_DIR = ROOT / "layers"
 # <arch>/python for Lambda's interpreter (the image's) and HOST/python for this machine's (the local cloud's).
 RENDER_DIR = LAYERS_DIR / "render"
 HOST = "host"
+# What requirements/render.in adds to the runtime lock: only an image function may import these modules.
+IMAGE_ONLY_MODULES = ("cv2", "numpy")
 
 Auth = Literal["none", "api_key", "app", "apphud_token", "topview_uid", "pixverse_signature"]
 Arch = Literal["arm64", "x86_64"]

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from reelgate import drift
 from reelgate.entry import task_entry
 
 
 def check(event: dict[str, Any]) -> dict[str, Any]:
+    from reelgate import drift  # on the first call, as the composition roots (docs/decisions.md)
+
     return drift.check()
 
 

@@ -6,9 +6,8 @@ from __future__ import annotations
 from aws_lambda_powertools.event_handler import Response
 from reelgate import idempotency
 from reelgate.entry import rest_entry
+from reelgate.http import source_ip
 from reelgate.mobile import api
-from reelgate.mobile.access import source_ip
-from reelgate.routing import router
 from reelgate.topview import api as topview
 
 app = topview.resolver()  # the mobile answers, plus TopView's error table for apps routed to TopView
@@ -17,7 +16,7 @@ app = topview.resolver()  # the mobile answers, plus TopView's error table for a
 @app.post("/image2video", middlewares=[idempotency.mobile])
 def image_to_video() -> Response:
     form = topview.image_form(app, "image")  # the file, or image_key: an upload of the caller's (POST /uploads)
-    return api.answer(router().image2video(form, source_ip(app.current_event.raw_event)))
+    return api.answer(api.router().image2video(form, source_ip(app.current_event.raw_event)))
 
 
 handler = rest_entry(app)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler import Response
 from reelgate.entry import rest_entry
+from reelgate.http import source_ip
 from reelgate.mobile import api
-from reelgate.mobile.access import source_ip
 
 app = api.resolver(submit=False)
 

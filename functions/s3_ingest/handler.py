@@ -7,10 +7,11 @@ from typing import Any
 from reelgate import aws
 from reelgate.entry import task_entry
 from reelgate.toolkit import api
-from reelgate.toolkit.ingest import ingest
 
 
 def on_upload(event: dict[str, Any]) -> dict[str, Any]:
+    from reelgate.toolkit.ingest import ingest  # on the first call, as the composition roots (docs/decisions.md)
+
     return {"started": ingest(api.toolkit(), aws.client("s3"), event)}
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 from aws_lambda_powertools.event_handler import Response
 from reelgate import idempotency
 from reelgate.entry import rest_entry
+from reelgate.http import source_ip
 from reelgate.mobile import api
-from reelgate.mobile.access import source_ip
-from reelgate.routing import router
 from reelgate.topview import api as topview
 
 app = topview.resolver()  # the mobile answers, plus TopView's error table for apps routed to TopView
@@ -15,7 +14,7 @@ app = topview.resolver()  # the mobile answers, plus TopView's error table for a
 
 @app.post("/text2video", middlewares=[idempotency.mobile])
 def text_to_video() -> Response:
-    return api.answer(router().text2video(api.json_body(app), source_ip(app.current_event.raw_event)))
+    return api.answer(api.router().text2video(api.json_body(app), source_ip(app.current_event.raw_event)))
 
 
 handler = rest_entry(app)

@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler import Response
 from reelgate import idempotency
 from reelgate.entry import rest_entry
 from reelgate.toolkit import api
-from reelgate.toolkit.service import CONCATENATE_OP
+from reelgate.toolkit.schemas import CONCATENATE_OP
 
 app = api.resolver(failure="An error occurred during video concatenation")
 

@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler import Response
 from reelgate import idempotency
 from reelgate.entry import rest_entry
 from reelgate.toolkit import api
-from reelgate.toolkit.service import IMAGE_TO_VIDEO_OP
+from reelgate.toolkit.schemas import IMAGE_TO_VIDEO_OP
 
 app = api.resolver(failure="An error occurred during image to video conversion")
 

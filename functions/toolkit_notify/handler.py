@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from reelgate.entry import task_entry
-from reelgate.toolkit import api, tasks
+from reelgate.toolkit import api
 
 
 def notify(event: dict[str, Any]) -> dict[str, Any]:
+    from reelgate.toolkit import tasks  # on the first call, as the composition roots (docs/decisions.md)
+
     return tasks.notify(api.toolkit(), event["job_id"], int(event.get("attempt") or 1))
 
 

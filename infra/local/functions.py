@@ -97,6 +97,7 @@ def configs(res: environment.Resources, stage: str, settings: dict[str, str], *,
             name=spec.name, code_dir=spec.directory, handler="handler.handler", timeout=spec.timeout,
             memory=spec.memory, env=env, arn=function_arn(spec.name, res.region),
             max_environments=spec.reserved_concurrency or DEFAULT_MAX_ENVIRONMENTS,
+            absent=() if spec.image else registry.IMAGE_ONLY_MODULES,
         )
     return out
 

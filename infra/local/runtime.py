@@ -52,6 +52,7 @@ class FunctionConfig:
     env: dict[str, str]  # the deployed environment plus the platform's variables (region, credentials)
     arn: str
     max_environments: int = DEFAULT_MAX_ENVIRONMENTS
+    absent: tuple[str, ...] = ()  # top-level modules this machine has but the function's Lambda does not
 
 
 @dataclass
@@ -82,9 +83,11 @@ class Zygote:
                                          env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
         self._lock = threading.Lock()
 
-    def spawn(self, cwd: Path, env: dict[str, str], handler: str, log: Path, niceness: int = 0) -> int:
+    def spawn(self, cwd: Path, env: dict[str, str], handler: str, log: Path, *, niceness: int = 0,
+              absent: tuple[str, ...] = ()) -> int:
         assert self._process.stdin is not None and self._process.stdout is not None
-        request = json.dumps({"cwd": str(cwd), "env": env, "handler": handler, "log": str(log), "nice": niceness})
+        request = json.dumps({"cwd": str(cwd), "env": env, "handler": handler, "log": str(log), "nice": niceness,
+                              "absent": list(absent)})
         with self._lock:
             self._process.stdin.write(request + "\n")
             self._process.stdin.flush()
@@ -110,7 +113,8 @@ class Environment:
             "AWS_LAMBDA_RUNTIME_API": self.api.address,
             "AWS_LAMBDA_LOG_STREAM_NAME": f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}",
         }
-        self.pid = zygote.spawn(config.code_dir, env, config.handler, log, niceness(config.name))
+        self.pid = zygote.spawn(config.code_dir, env, config.handler, log, niceness=niceness(config.name),
+                                absent=config.absent)
 
     @property
     def alive(self) -> bool:

@@ -7,8 +7,10 @@ exact environment and log file, and runs AWS's runtime interface client, which i
 (its init phase) as on Lambda. Only libraries whose import reads no environment are preloaded;
 Reelgate's own package never is.
 
-Protocol: one JSON object per line on stdin ({"cwd", "env", "handler", "log", "nice"}); the child's pid
-per line on stdout. "nice" lowers the child's priority (and its subprocesses', FFmpeg's) by that much.
+Protocol: one JSON object per line on stdin ({"cwd", "env", "handler", "log", "nice", "absent"}); the child's
+pid per line on stdout. "nice" lowers the child's priority (and its subprocesses', FFmpeg's) by that much;
+"absent" names top-level modules this interpreter has but the function's Lambda does not (the render
+image's OpenCV and NumPy for a zip function): importing one fails as it would there.
 """
 
 from __future__ import annotations
@@ -21,6 +23,17 @@ from typing import Any
 
 PRELOAD = ("boto3", "botocore.session", "pydantic", "pydantic_settings", "httpx", "jsonschema",
            "simplejson")  # not awslambdaric: its native client initializes at import and cannot be forked
+
+
+class _Absent:
+    """A meta path finder refusing the named top-level modules: ModuleNotFoundError, as on the function's Lambda."""
+
+    def __init__(self, names: frozenset[str]) -> None:
+        self._names = names
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        if name.partition(".")[0] in self._names:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
 
 
 def _child(request: dict[str, Any]) -> None:
@@ -38,6 +51,7 @@ def _child(request: dict[str, Any]) -> None:
     layers = [p for p in request["env"].get("PYTHONPATH", "").split(os.pathsep) if p]
     site = [p for p in sys.path if "site-packages" in p or p.endswith(("lib-dynload", ".zip")) or "/lib/python" in p]
     sys.path[:] = [request["cwd"], *layers, *site]  # the task root and layers, as on Lambda; not this repository
+    sys.meta_path.insert(0, _Absent(frozenset(request.get("absent", ()))))
     from awslambdaric import __main__ as ric
 
     ric.main(["awslambdaric", request["handler"]])

@@ -17,7 +17,7 @@ from reelgate.links import iso
 from reelgate.toolkit import api
 from reelgate.toolkit.ingest import ingest
 from reelgate.toolkit.keys import ApiKeys
-from reelgate.toolkit.service import CONCATENATE_OP
+from reelgate.toolkit.schemas import CONCATENATE_OP
 
 from infra.cdn_keys import new_key_pair
 from infra.local.lambdas import invoke

@@ -8,7 +8,8 @@ import pytest
 from reelgate import cors
 from reelgate.mobile import api as mobile_api
 from reelgate.toolkit import api as toolkit_api
-from reelgate.toolkit.service import IMAGE_TO_VIDEO_OP, Answer
+from reelgate.toolkit.schemas import IMAGE_TO_VIDEO_OP
+from reelgate.toolkit.service import Answer
 
 from tests.helpers import event
 from tests.unit.handlers import Context, handler_module

@@ -205,7 +205,7 @@ def test_the_apps_key_comes_from_its_reference(monkeypatch: pytest.MonkeyPatch) 
     ({"requestContext": {"identity": {"sourceIp": 5}}}, None),
 ])
 def test_the_source_address_is_api_gateways(event: dict[str, Any], expected: str | None) -> None:
-    from reelgate.mobile.access import source_ip
+    from reelgate.http import source_ip
 
     assert source_ip(event) == expected
 

@@ -13,8 +13,8 @@ from reelgate.mobile import api as mobile_api
 from reelgate.mobile import requests
 from reelgate.toolkit import api as toolkit_api
 from reelgate.toolkit.keys import ApiKeys
-from reelgate.toolkit.schemas import JOB_STATUS, JOBS_STATUS, validate
-from reelgate.toolkit.service import Answer, Operation
+from reelgate.toolkit.schemas import JOB_STATUS, JOBS_STATUS, Operation, validate
+from reelgate.toolkit.service import Answer
 
 from tests.unit.handlers import call
 

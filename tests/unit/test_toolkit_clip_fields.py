@@ -10,7 +10,8 @@ from typing import Any
 from reelgate.errors import InsufficientCredits
 from reelgate.jobs import Job
 from reelgate.settings import Settings
-from reelgate.toolkit.service import CONCATENATE_OP, Toolkit
+from reelgate.toolkit.schemas import CONCATENATE_OP
+from reelgate.toolkit.service import Toolkit
 
 
 class Ledger:

@@ -87,6 +87,9 @@ class OriginCors(CORSConfig):
 
 def from_settings() -> OriginCors:
     """The resolvers' CORS: the origins of this function's `cors_origins` setting."""
-    from reelgate.settings import get_settings  # here: the settings model validates with this module
+    def origins() -> tuple[str, ...]:
+        from reelgate.settings import get_settings  # on a request: the settings model validates with this module
 
-    return OriginCors(lambda: get_settings().allowed_origins())
+        return get_settings().allowed_origins()
+
+    return OriginCors(origins)

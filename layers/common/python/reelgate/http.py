@@ -78,6 +78,13 @@ def _check_tree(value: Any) -> None:
             raise InvalidJson("a string holds an unpaired UTF-16 surrogate (\\ud800-\\udfff)")
 
 
+def source_ip(event: dict[str, Any]) -> str | None:
+    """The caller's address as API Gateway saw it (REST proxy events), if the event has one."""
+    identity = (event.get("requestContext") or {}).get("identity") or {}
+    value = identity.get("sourceIp")
+    return value if isinstance(value, str) and value else None
+
+
 def request_id(event: dict[str, Any], context: Any) -> str:
     """The id a caller can quote to find a request in the logs: API Gateway's, else Lambda's."""
     found = (event.get("requestContext") or {}).get("requestId") or getattr(context, "aws_request_id", None)

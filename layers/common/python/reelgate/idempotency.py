@@ -23,7 +23,6 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from botocore.exceptions import ClientError
 
 from reelgate import aws, http, multipart
-from reelgate.settings import get_settings
 
 HEADER = "idempotency-key"
 MAX_KEY_LENGTH = 255
@@ -198,6 +197,8 @@ def api_key_scope(event: dict[str, Any]) -> str:
 @cache
 def store() -> IdempotencyStore:
     """The deployment's store: the state table, with the operator's expiry and wait."""
+    from reelgate.settings import get_settings  # on the first request, as every composition root
+
     s = get_settings()
     return IdempotencyStore(aws.table(s.state_table), ttl_seconds=s.idempotency_ttl_seconds,
                             wait_seconds=s.idempotency_wait_seconds)

@@ -42,13 +42,6 @@ def apphud_key(app: App) -> str:
     return resolve_secret(None, secret_id, field=field or None)
 
 
-def source_ip(event: dict[str, Any]) -> str | None:
-    """The caller's address as API Gateway saw it (REST proxy events), if the event has one."""
-    identity = (event.get("requestContext") or {}).get("identity") or {}
-    value = identity.get("sourceIp")
-    return value if isinstance(value, str) and value else None
-
-
 class Entitlements:
     """Apphud's answer per (app, user), cached in the state table: an active answer for `cache_seconds`,
     a negative one only briefly. Lookups (cache misses) are rate-limited per app and per source address,

@@ -5,55 +5,64 @@ from __future__ import annotations
 import json
 from functools import cache
 from pathlib import PurePath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from botocore.exceptions import ClientError
 
 from reelgate import aws, cors, http, multipart
-from reelgate.events import JobEvents
-from reelgate.jobs import JobStore
-from reelgate.mobile.access import Entitlements, Limits
-from reelgate.mobile.apps import AppRegistry
-from reelgate.mobile.callbacks import PixverseCallbacks
 from reelgate.mobile.errors import INTERNAL, INVALID_PARAMETER, OVERLOADED, ApiError
-from reelgate.mobile.generation import Generations
 from reelgate.mobile.requests import IMAGE_TYPES, Image
-from reelgate.mobile.service import MobileApi
-from reelgate.mobile.slots import entitled_app
-from reelgate.mobile.uploads import Uploads
-from reelgate.mobile.webhook import apply_event
 from reelgate.observability import logger
-from reelgate.providers.apphud import ApphudClient
-from reelgate.providers.pixverse import PixverseClient
-from reelgate.secrets import pixverse_api_key, pixverse_webhook_key, resolve_secret
-from reelgate.settings import Settings, get_settings
-from reelgate.storage import MediaStore
 from reelgate.transact import Busy
-from reelgate.waits import PIXVERSE, TaskWaits
+
+if TYPE_CHECKING:  # the collaborators are imported where they are built: a request pays for what it uses
+    from reelgate.jobs import JobStore
+    from reelgate.mobile.access import Entitlements, Limits
+    from reelgate.mobile.callbacks import PixverseCallbacks
+    from reelgate.mobile.generation import Generations
+    from reelgate.mobile.service import MobileApi
+    from reelgate.mobile.uploads import Uploads
+    from reelgate.providers.pixverse import PixverseClient
+    from reelgate.routing import Router
+    from reelgate.settings import Settings
+    from reelgate.storage import MediaStore
 
 THROTTLED = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
 
 
 def _pixverse(s: Settings) -> PixverseClient:
+    from reelgate.providers.pixverse import PixverseClient
+    from reelgate.secrets import pixverse_api_key
+
     return PixverseClient.from_settings(s, pixverse_api_key(s))
 
 
 def media_store(s: Settings) -> MediaStore:
+    from reelgate.storage import MediaStore
+
     return MediaStore.from_settings(aws.client("s3"), s)
 
 
 def job_store(s: Settings) -> JobStore:
     """The job store; every status change it commits goes to the stack's event bus."""
+    from reelgate.events import JobEvents
+    from reelgate.jobs import JobStore
+
     return JobStore(aws.table(s.jobs_table), events=JobEvents(aws.client("events"), s.event_bus))
 
 
 def limits(s: Settings) -> Limits:
+    from reelgate.mobile.access import Limits
+
     return Limits(aws.client("dynamodb"), s.state_table)
 
 
 def entitlements(s: Settings, state: Any) -> Entitlements:
     """Apphud's answers, cached in the state table (`state`)."""
+    from reelgate.mobile.access import Entitlements
+    from reelgate.providers.apphud import ApphudClient
+
     return Entitlements(state, ApphudClient(s.apphud_base_url, timeout=s.apphud_timeout_seconds),
                         cache_seconds=s.entitlement_cache_seconds)
 
@@ -61,6 +70,10 @@ def entitlements(s: Settings, state: Any) -> Entitlements:
 @cache
 def mobile() -> MobileApi:
     """The composition root of the API functions."""
+    from reelgate.mobile.apps import AppRegistry
+    from reelgate.mobile.service import MobileApi
+    from reelgate.settings import get_settings
+
     s = get_settings()
     state = aws.table(s.state_table)
     return MobileApi(
@@ -72,6 +85,10 @@ def mobile() -> MobileApi:
 @cache
 def generations() -> Generations:
     """The composition root of the flow's task functions."""
+    from reelgate.mobile.generation import Generations
+    from reelgate.settings import get_settings
+    from reelgate.waits import PIXVERSE, TaskWaits
+
     s = get_settings()
     return Generations(jobs=job_store(s), limits=limits(s), media=media_store(s), pixverse=lambda: _pixverse(s),
                        settings=s, waits=TaskWaits(aws.table(s.state_table), prefix=PIXVERSE),
@@ -80,6 +97,11 @@ def generations() -> Generations:
 
 @cache
 def pixverse_callbacks() -> PixverseCallbacks:
+    from reelgate.mobile.callbacks import PixverseCallbacks
+    from reelgate.secrets import pixverse_webhook_key
+    from reelgate.settings import get_settings
+    from reelgate.waits import PIXVERSE, TaskWaits
+
     s = get_settings()
     return PixverseCallbacks(waits=TaskWaits(aws.table(s.state_table), prefix=PIXVERSE), state=aws.table(s.state_table),
                              sfn=aws.client("stepfunctions"), secret=lambda: pixverse_webhook_key(s), settings=s)
@@ -87,13 +109,27 @@ def pixverse_callbacks() -> PixverseCallbacks:
 
 @cache
 def uploads() -> Uploads:
+    from reelgate.mobile.uploads import Uploads
+    from reelgate.settings import get_settings
+
     s = get_settings()
     return Uploads(aws.client("s3"), s.media_bucket, max_bytes=s.mobile_upload_max_bytes,
                    direct_max_bytes=s.mobile_direct_image_max_bytes, expires=s.mobile_upload_seconds)
 
 
+def router() -> Router:
+    """The composition root of /text2video and /image2video (reelgate.routing)."""
+    from reelgate.routing import router
+
+    return router()
+
+
 def upload(body: Any, source: str | None) -> dict[str, Any]:
     """POST /uploads: an entitled caller's presigned PUT of one image (reelgate.mobile.uploads)."""
+    from reelgate.mobile.apps import AppRegistry
+    from reelgate.mobile.slots import entitled_app
+    from reelgate.settings import get_settings
+
     s = get_settings()
     who, content_type, size = uploads().request(body)
     state = aws.table(s.state_table)
@@ -110,6 +146,10 @@ def answer(body: dict[str, Any]) -> Response:
 
 
 def apphud_event(token: str | None, body: Any) -> dict[str, Any]:
+    from reelgate.mobile.webhook import apply_event
+    from reelgate.secrets import resolve_secret
+    from reelgate.settings import get_settings
+
     s = get_settings()
     api = mobile()
     return apply_event(api.apps, api.entitlements, token,

@@ -8,11 +8,11 @@ app's own key on the user's next request.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from reelgate.mobile.access import Entitlements
-from reelgate.mobile.apps import AppRegistry
-from reelgate.providers.apphud import WebhookError, parse_webhook, token_matches
+if TYPE_CHECKING:
+    from reelgate.mobile.access import Entitlements
+    from reelgate.mobile.apps import AppRegistry
 
 
 class WebhookRefused(Exception):
@@ -24,6 +24,8 @@ class WebhookRefused(Exception):
 def apply_event(apps: AppRegistry, entitlements: Entitlements, token: str | None, expected: str,
                 body: Any) -> dict[str, Any]:
     """Drop the cached entitlement of the event's user; the payload's subscriptions are ignored."""
+    from reelgate.providers.apphud import WebhookError, parse_webhook, token_matches  # httpx, pydantic: on use
+
     if not expected or not token_matches(token, expected):
         raise WebhookRefused(401, "invalid X-Apphud-Token")
     try:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
 from reelgate.deadline import DeadlineExceeded
 
 SUCCESS = "200"
@@ -118,4 +116,6 @@ def is_unavailable(exc: BaseException) -> bool:
         return False
     if isinstance(exc, TopViewError):
         return http_status(exc.code) >= 500
+    import httpx  # here: the submit functions' error table imports this module, not the client
+
     return isinstance(exc, httpx.TransportError | TimeoutError)

@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 
 from reelgate import aws, cors, http
-from reelgate.events import JobEvents
-from reelgate.jobs import JobStore
 from reelgate.observability import logger
-from reelgate.settings import get_settings
-from reelgate.storage import MediaStore
-from reelgate.toolkit import uploads
-from reelgate.toolkit.keys import ApiKey, ApiKeys
-from reelgate.toolkit.ledger import Ledger
 from reelgate.toolkit.schemas import InvalidPayload
-from reelgate.toolkit.service import Answer, Toolkit
+
+if TYPE_CHECKING:  # the collaborators are imported where they are built: a request pays for what it uses
+    from reelgate.toolkit.keys import ApiKey
+    from reelgate.toolkit.service import Answer, Toolkit
 
 
 class Unauthorized(Exception):
@@ -28,6 +24,14 @@ class Unauthorized(Exception):
 @cache
 def toolkit() -> Toolkit:
     """The composition root: the toolkit wired to this deployment's tables, bucket and flow."""
+    from reelgate.events import JobEvents
+    from reelgate.jobs import JobStore
+    from reelgate.settings import get_settings
+    from reelgate.storage import MediaStore
+    from reelgate.toolkit.keys import ApiKeys
+    from reelgate.toolkit.ledger import Ledger
+    from reelgate.toolkit.service import Toolkit
+
     s = get_settings()
     changes = JobEvents(aws.client("events"), s.event_bus)
     return Toolkit(
@@ -78,6 +82,9 @@ def resolver(failure: str) -> APIGatewayRestResolver:
 
 def upload(key: ApiKey, body: Any) -> Response:
     """A presigned PUT into the key's own inbox (reelgate.toolkit.uploads)."""
+    from reelgate.settings import get_settings
+    from reelgate.toolkit import uploads
+
     s = get_settings()
     return _json(200, uploads.presign(aws.client("s3"), s.media_bucket, key, body))
 

@@ -34,8 +34,15 @@ from reelgate.links import OUTBOX
 from reelgate.observability import logger
 from reelgate.storage import INBOX, MOBILE_INBOX
 from reelgate.toolkit.ledger import TooManyJobs
-from reelgate.toolkit.schemas import IMAGE_TO_VIDEO, MANIFEST, InvalidPayload, validate
-from reelgate.toolkit.service import CONCATENATE_OP, IMAGE_TO_VIDEO_OP, Toolkit
+from reelgate.toolkit.schemas import (
+    CONCATENATE_OP,
+    IMAGE_TO_VIDEO,
+    IMAGE_TO_VIDEO_OP,
+    MANIFEST,
+    InvalidPayload,
+    validate,
+)
+from reelgate.toolkit.service import Toolkit
 
 _NAMESPACE = uuid.UUID("6f1c7c55-2a55-4a8e-9a43-2b0e3f0c9a10")
 MOBILE = MOBILE_INBOX.removeprefix(INBOX).rstrip("/")

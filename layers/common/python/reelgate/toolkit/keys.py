@@ -13,7 +13,6 @@ from pydantic import BaseModel
 from reelgate.dynamo import from_dynamo
 from reelgate.errors import NotFound
 from reelgate.jobs import now_iso
-from reelgate.webhooks import new_secret
 
 PREFIX = "apikey#"
 
@@ -49,6 +48,8 @@ class ApiKeys:
         self._table = table
 
     def create(self, name: str, credits: int, plaintext: str | None = None) -> tuple[str, ApiKey]:
+        from reelgate.webhooks import new_secret  # httpx, standardwebhooks: only where keys are created
+
         plaintext = plaintext or "rg_" + secrets.token_urlsafe(32)
         digest = key_hash(plaintext)
         key = ApiKey(key_id=digest[:16], name=name, credits=credits, webhook_secret=new_secret(),

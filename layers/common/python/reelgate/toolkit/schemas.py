@@ -7,15 +7,14 @@ before `items`), and `validate` stops at the first error: a huge list costs one 
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from jsonschema import Draft7Validator, FormatChecker, ValidationError
+if TYPE_CHECKING:
+    from jsonschema import Draft7Validator, ValidationError
 
-_checker = FormatChecker()
 
-
-@_checker.checks("uri")
 def _is_http_url(value: object) -> bool:
     # NCA never enforced "format: uri"; here a URL must be an absolute http(s) URL with a host.
     if not isinstance(value, str):
@@ -88,13 +87,42 @@ JOBS_STATUS: dict[str, Any] = {
 }
 
 
+@dataclass(frozen=True)
+class Operation:
+    """A submit endpoint of the toolkit: its canonical path, its job kind and its body's schema."""
+
+    endpoint: str
+    kind: str
+    schema: dict[str, Any]
+
+
+IMAGE_TO_VIDEO_OP = Operation("/v1/image/convert/video", "toolkit.image_to_video", IMAGE_TO_VIDEO)
+CONCATENATE_OP = Operation("/v1/video/concatenate", "toolkit.concatenate", CONCATENATE)
+
+
 class InvalidPayload(ValueError):
     pass
 
 
+_validators: dict[int, tuple[dict[str, Any], Draft7Validator]] = {}
+
+
+def _validator(schema: dict[str, Any]) -> Draft7Validator:
+    """The schema's validator, built on its first use and kept for the process: jsonschema is imported
+    only by the functions that validate a body (a render or a status read never loads it)."""
+    known = _validators.get(id(schema))
+    if known is None or known[0] is not schema:
+        from jsonschema import Draft7Validator, FormatChecker
+
+        checker = FormatChecker()
+        checker.checks("uri")(_is_http_url)
+        known = _validators[id(schema)] = (schema, Draft7Validator(schema, format_checker=checker))
+    return known[1]
+
+
 def validate(schema: dict[str, Any], payload: Any) -> dict[str, Any]:
     """The payload if valid; else InvalidPayload naming the first problem and the field it is in."""
-    error = next(Draft7Validator(schema, format_checker=_checker).iter_errors(payload), None)
+    error = next(_validator(schema).iter_errors(payload), None)
     if error is None:
         return dict(payload)
     where = ".".join(str(part) for part in error.absolute_path)

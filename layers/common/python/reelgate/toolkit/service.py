@@ -16,19 +16,9 @@ from reelgate.storage import MediaStore
 from reelgate.toolkit import envelope
 from reelgate.toolkit.keys import ApiKey, ApiKeys
 from reelgate.toolkit.ledger import Ledger, TooManyJobs
-from reelgate.toolkit.schemas import CONCATENATE, IMAGE_TO_VIDEO, InvalidPayload, validate
+from reelgate.toolkit.schemas import IMAGE_TO_VIDEO_OP, InvalidPayload, Operation, validate
 from reelgate.transact import Busy
 
-
-@dataclass(frozen=True)
-class Operation:
-    endpoint: str
-    kind: str
-    schema: dict[str, Any]
-
-
-IMAGE_TO_VIDEO_OP = Operation("/v1/image/convert/video", "toolkit.image_to_video", IMAGE_TO_VIDEO)
-CONCATENATE_OP = Operation("/v1/video/concatenate", "toolkit.concatenate", CONCATENATE)
 NCA_STATUS = {JobStatus.QUEUED: "queued", JobStatus.RUNNING: "running",
               JobStatus.SUCCEEDED: "done", JobStatus.FAILED: "done"}
 

@@ -8,33 +8,32 @@ anything of ours (a failure without a TopView code answers 502 with 5005, "unkno
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 
 from reelgate import aws, http, multipart
 from reelgate.deadline import DeadlineExceeded
-from reelgate.jobs import Job
 from reelgate.mobile import api as mobile_api
-from reelgate.mobile.access import source_ip
-from reelgate.mobile.apps import AppRegistry
 from reelgate.mobile.errors import INVALID_PARAMETER, ApiError
-from reelgate.mobile.slots import split_owner
 from reelgate.observability import logger
-from reelgate.providers.topview import TopViewClient, TopViewError
-from reelgate.providers.topview_errors import MESSAGES
-from reelgate.secrets import topview_api_key
-from reelgate.settings import Settings, get_settings
-from reelgate.topview.callbacks import Callbacks
-from reelgate.topview.flow import TopViewFlow
-from reelgate.topview.outputs import Mirror
-from reelgate.topview.service import TopViewService, busy_budget
-from reelgate.waits import TaskWaits
+from reelgate.providers.topview_errors import MESSAGES, TopViewError
+
+if TYPE_CHECKING:  # the collaborators are imported where they are built: a request pays for what it uses
+    from reelgate.jobs import Job
+    from reelgate.providers.topview import TopViewClient
+    from reelgate.settings import Settings
+    from reelgate.topview.callbacks import Callbacks
+    from reelgate.topview.flow import TopViewFlow
+    from reelgate.topview.service import TopViewService
 
 UNKNOWN_CODE = 5005  # TopView's "Unknown error occurred": what a failure without a TopView code answers
 
 
 def client(s: Settings) -> TopViewClient:
+    from reelgate.providers.topview import TopViewClient
+    from reelgate.secrets import topview_api_key
+
     return TopViewClient(
         s.topview_base_url, s.topview_uid, topview_api_key(s), timeout=s.topview_timeout_seconds,
         upload_timeout=s.topview_upload_timeout_seconds, max_retries=s.topview_max_retries,
@@ -46,6 +45,11 @@ def client(s: Settings) -> TopViewClient:
 @cache
 def service() -> TopViewService:
     """The composition root of the submit functions."""
+    from reelgate.mobile.apps import AppRegistry
+    from reelgate.settings import get_settings
+    from reelgate.topview.service import TopViewService
+    from reelgate.waits import TaskWaits
+
     s = get_settings()
     state = aws.table(s.state_table)
     return TopViewService(
@@ -58,6 +62,14 @@ def service() -> TopViewService:
 @cache
 def flow() -> TopViewFlow:
     """The composition root of the flow's task functions."""
+    from reelgate.mobile.apps import AppRegistry
+    from reelgate.mobile.slots import split_owner
+    from reelgate.settings import get_settings
+    from reelgate.topview.flow import TopViewFlow
+    from reelgate.topview.outputs import Mirror
+    from reelgate.topview.service import busy_budget
+    from reelgate.waits import TaskWaits
+
     s = get_settings()
     state = aws.table(s.state_table)
     apps = AppRegistry(state)
@@ -73,6 +85,10 @@ def flow() -> TopViewFlow:
 
 @cache
 def callbacks() -> Callbacks:
+    from reelgate.settings import get_settings
+    from reelgate.topview.callbacks import Callbacks
+    from reelgate.waits import TaskWaits
+
     s = get_settings()
     return Callbacks(waits=TaskWaits(aws.table(s.state_table)), sfn=aws.client("stepfunctions"), settings=s)
 
@@ -128,4 +144,4 @@ def json_or_form(app: APIGatewayRestResolver) -> Any:
 
 
 def source(app: APIGatewayRestResolver) -> str | None:
-    return source_ip(app.current_event.raw_event)
+    return http.source_ip(app.current_event.raw_event)
