@@ -22,11 +22,11 @@ from pathlib import Path
 
 from image_to_video import make_still  # also puts the layer on sys.path and points at the FFmpeg build
 from reelgate.media import gate, probe, render_image_video
-from reelgate.media.segments import join_segments, segment_ranges
+from reelgate.media.segments import join_segments
 from reelgate.media.still import inspect_still
-from reelgate.media.zoom import frame_count, plan_zoom
+from reelgate.media.zoom import plan_zoom
 from reelgate.settings import Settings
-from usage import Usage, lambda_seconds, measured, vcpus
+from usage import Usage, lambda_seconds, long_render, long_render_arguments, measured, vcpus
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from infra import registry
@@ -40,16 +40,11 @@ def row(name: str, usage: Usage, memory: int) -> str:
 def main() -> None:
     settings, memory = Settings(), registry.function("toolkit_render").memory
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--length", type=float, default=60.0)
-    parser.add_argument("--fps", type=int, default=60)
-    parser.add_argument("--zoom-speed", type=float, default=3.0)
-    parser.add_argument("--segment-frames", type=int, default=settings.toolkit_segment_frames)
+    long_render_arguments(parser, settings.toolkit_segment_frames)
     parser.add_argument("--concurrency", type=int, default=settings.toolkit_segment_concurrency or 8,
                         help="ranges rendered at once locally (the Map's MaxConcurrency)")
     args = parser.parse_args()
-    zoom = {"length": args.length, "frame_rate": args.fps, "zoom_speed": args.zoom_speed}
-    frames = frame_count(args.length, args.fps)
-    ranges = segment_ranges(frames, args.segment_frames)
+    zoom, frames, ranges = long_render(args)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         still, whole, joined = work / "still.jpg", work / "whole.mp4", work / "joined.mp4"

@@ -10,6 +10,7 @@ threads, so it is a floor).
 
 from __future__ import annotations
 
+import argparse
 import os
 import resource
 import threading
@@ -17,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 CLOCK = os.sysconf("SC_CLK_TCK")
 FULL_VCPU_MB = 1769  # Lambda: one full vCPU at 1,769 MB, proportional below and above
@@ -96,3 +98,21 @@ def measured(action: Callable[[], object], interval: float = 0.05) -> tuple[Usag
                 for pid, (first, last) in seen.items() if any(owner == pid for owner, _ in threads)]
     total = Usage(wall, cpu, max(threads.values(), default=0.0), max(peaks.values(), default=0.0))
     return total, children
+
+
+def long_render_arguments(parser: argparse.ArgumentParser, segment_frames: int) -> None:
+    """The long render both segment benches measure: 60 s at 60 fps unless told otherwise."""
+    parser.add_argument("--length", type=float, default=60.0)
+    parser.add_argument("--fps", type=int, default=60)
+    parser.add_argument("--zoom-speed", type=float, default=3.0)
+    parser.add_argument("--segment-frames", type=int, default=segment_frames)
+
+
+def long_render(args: argparse.Namespace) -> tuple[dict[str, Any], int, list[tuple[int, int]]]:
+    """From long_render_arguments: render_image_video's zoom arguments, the frame count and the ranges."""
+    from reelgate.media.segments import segment_ranges  # the bench has put the layer on sys.path by now
+    from reelgate.media.zoom import frame_count
+
+    frames = frame_count(args.length, args.fps)
+    zoom = {"length": args.length, "frame_rate": args.fps, "zoom_speed": args.zoom_speed}
+    return zoom, frames, segment_ranges(frames, args.segment_frames)
