@@ -113,7 +113,7 @@ lock: ## re-resolve the locked requirements after editing requirements/*.in
 	.venv/bin/uv pip compile --quiet requirements/render.in -o requirements/render.txt --python-version 3.12 \
 		--python-platform x86_64-manylinux_2_28
 
-bench: venv ffmpeg ## speed ratios (printed, never asserted)
+bench: venv ffmpeg render-local ## speed ratios (printed, never asserted)
 	$(PY) bench/image_to_video.py
 	$(PY) bench/image_to_video_api.py
 	$(PY) bench/concatenate.py
