@@ -15,6 +15,7 @@ import pytest
 from PIL import Image
 from reelgate import aws
 from reelgate.jobs import JobStatus
+from reelgate.links import OUTBOX
 from reelgate.media import MediaError, probe, render_image_video
 from reelgate.media.tools import binary
 from reelgate.toolkit import segments
@@ -97,7 +98,7 @@ def test_three_segments_rendered_at_once_join_into_the_exact_single_render(cloud
     assert status == 200, envelope
     assert sorted(ranges) == [(0, 8), (8, 16), (16, 24)]
     out, whole = tmp_path / "joined.mp4", tmp_path / "whole.mp4"
-    aws.client("s3").download_file("media", f"{envelope['job_id']}.mp4", str(out))
+    aws.client("s3").download_file("media", f"{OUTBOX}{envelope['job_id']}.mp4", str(out))
     render_image_video(still, whole, **REQUEST)
     info = probe(out)
     assert (info.width, info.height, info.frame_count, info.duration) == (1920, 1080, 24, 1.0)
