@@ -93,8 +93,9 @@ _MOBILE_STATUS = {500: "internal error: the message has the request id", 502: "t
 _SUBMITTED = ("the generation started; poll /get-status with its video_id", mobile.Submitted)
 
 
-def _topview(summary: str, body: Body) -> Contract:
-    return _mobile(summary, body, _SUBMITTED, {**_PART_A, **_ACCESS, **_TOPVIEW, **_ALWAYS}, tags=("topview",))
+def _topview(summary: str, body: Body, more: dict[int, int] | None = None) -> Contract:
+    return _mobile(summary, body, _SUBMITTED, {**_PART_A, **_ACCESS, **_TOPVIEW, **_ALWAYS, **(more or {})},
+                   tags=("topview",))
 
 
 CONTRACTS: dict[str, Contract] = {
@@ -139,7 +140,8 @@ CONTRACTS: dict[str, Contract] = {
     "topview_marketing_video": _topview("Marketing video previews (TopView M2V)", Body(
         json=topview.TopViewMarketingVideoLink, multipart=topview.TopViewMarketingVideoFiles)),
     "topview_marketing_export": _topview("Export a marketing video preview (TopView M2V)",
-                                         Body(json=topview.TopViewMarketingExport)),
+                                         Body(json=topview.TopViewMarketingExport),
+                                         {table.NOT_FOUND: table.ANY_TABLE[table.NOT_FOUND]}),  # no such preview
     "mobile_upload": _mobile("Presigned upload of one image (then sent by key)", Body(json=mobile.UploadRequest),
                              ("a presigned PUT under the caller's own prefix", mobile.UploadTicket),
                              {**{code: table.ANY_TABLE[code] for code in (table.EMPTY_PARAMETER,

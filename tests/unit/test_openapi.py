@@ -93,6 +93,12 @@ def test_every_code_of_the_error_tables_is_documented_under_its_status(
             "/SubmitError" if path != "/get-status" else "/TableError")
 
 
+def test_an_export_of_a_preview_that_is_not_the_callers_is_documented_as_500008(document: dict[str, Any]) -> None:
+    """The handler answers 404 with 500008 for a preview it cannot find (tests/e2e/test_topview.py)."""
+    answers = _responses(document, "/topview/marketing-video/export")
+    assert str(table.NOT_FOUND) in answers["404"]["description"]
+
+
 def test_auth_and_idempotency_come_from_the_registry(document: dict[str, Any]) -> None:
     toolkit = document["paths"]["/v1/image/convert/video"]["post"]
     assert toolkit["security"] == [{"ToolkitApiKey": []}]
