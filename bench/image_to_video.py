@@ -248,7 +248,7 @@ def encode_limit(still: Path, work: Path, length: float, fps: int, speed: float)
     info = inspect_still(still)
     plan = plan_zoom(info.size, info.orientation, length=length, frame_rate=fps, zoom_speed=speed)
     width, height = plan.canvas
-    source = yuv_planes(np.frombuffer(decode_still(info, plan), np.uint8), width, height)
+    source = yuv_planes(np.frombuffer(decode_still(info, plan), np.uint8), *plan.still_size)
     frame = np.empty(width * height * 3 // 2, np.uint8)
     raw, out = work / "frames.yuv", work / "limit.mp4"
     with raw.open("wb") as sink:

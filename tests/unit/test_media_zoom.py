@@ -19,6 +19,7 @@ from reelgate.media.zoom import (
     frame_range,
     perspective_filter,
     plan_zoom,
+    still_graph,
     upright_size,
     zoom_at,
     zoom_axis,
@@ -169,6 +170,33 @@ def test_zoom_axis_keeps_the_middle_fixed_and_each_chroma_sample_on_its_luma_poi
         for j in (0, 100, length // 2 - 1):
             source_luma = luma_offset + luma_scale * (2 * j + site)
             assert 2 * (chroma_offset + chroma_scale * j) + site == pytest.approx(source_luma)
+
+
+@pytest.mark.parametrize("zoom", [1.0, 1.15, 4.0])
+def test_zoom_axis_from_a_supersampled_still_shows_the_same_canvas_points(zoom):
+    """A still of S samples for the canvas's L: output index i reads the still where the canvas-sized
+    still's mapping points, converted by pixel centres (c + 0.5)·S/L - 0.5; chroma the same way."""
+    for length, chroma, site in ((1920, "h", 0.0), (1080, "v", 0.5)):
+        bigger = length * 3 // 2
+        canvas_scale, canvas_offset = zoom_axis(zoom, length)
+        scale, offset = zoom_axis(zoom, length, source_length=bigger)
+        chroma_scale, chroma_offset = zoom_axis(zoom, length, source_length=bigger, chroma=chroma)
+        assert scale == pytest.approx(1.5 / zoom) == pytest.approx(chroma_scale)
+        for i in (0, 100, length - 1):
+            canvas_point = canvas_offset + canvas_scale * i
+            assert offset + scale * i == pytest.approx((canvas_point + 0.5) * 1.5 - 0.5)
+        for j in (0, 100, length // 2 - 1):
+            source_luma = offset + scale * (2 * j + site)
+            assert 2 * (chroma_offset + chroma_scale * j) + site == pytest.approx(source_luma)
+
+
+def test_the_opencv_still_is_decoded_at_one_and_a_half_times_the_canvas():
+    landscape = plan_zoom((3000, 2000), 1, length=1, frame_rate=30, zoom_speed=3)
+    portrait = plan_zoom((1000, 1500), 1, length=1, frame_rate=30, zoom_speed=3)
+    assert landscape.still_size == (2880, 1620) and portrait.still_size == (1620, 2880)
+    assert "scale=2880:1920:flags=lanczos" in still_graph(landscape)
+    assert "crop=2880:1620:0:150" in still_graph(landscape)
+    assert "crop=1920:1080:" in zoom_filter_graph(landscape)  # the ffmpeg fallback keeps the canvas size
 
 
 def test_frame_range_is_the_whole_plan_or_a_non_empty_part_of_it():

@@ -10,11 +10,12 @@ from reelgate.media.tools import local_input, run_ffmpeg
 from reelgate.media.zoom import ZoomPlan, frame_range, plan_zoom, zoom_filter_graph
 from reelgate.media.zoom_frames import opencv_available, render_zoom_frames
 
-# superfast + CRF 21: SSIM >= 0.97 against the ideal render at 30 and 60 fps (veryfast + CRF 20 fell to
-# 0.966 at 60 fps) for about 17 % less CPU, at about 1.7x the file size (bench/image_to_video.py;
-# docs/decisions.md). Still far above NCA's medium + CRF 23 output (SSIM 0.57 with its stretch).
+# superfast + CRF 23 on frames resampled from a 1.5x still (zoom.SUPERSAMPLE): SSIM 0.973-0.983 against
+# the ideal render on every bench row, 0.977 at the hardest (6000x4000 still, 5 s @ 60), for the same CPU
+# as CRF 21 on a canvas-size still (0.968 there). veryfast cost 17 % more CPU for no better SSIM
+# (bench/image_to_video.py; docs/decisions.md). Still far above NCA's medium + CRF 23 (SSIM 0.57).
 X264_PRESET = "superfast"
-X264_CRF = 21
+X264_CRF = 23
 
 
 def render_image_video(image: Path, out: Path, *, length: float, frame_rate: int, zoom_speed: float,

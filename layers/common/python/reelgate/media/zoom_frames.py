@@ -1,10 +1,10 @@
 """The zoom rendered frame by frame with OpenCV and piped, raw, into one x264 encoder.
 
-FFmpeg decodes, uprights and fill-crops the still once (the same steps as the filter graph), hands it
-back as one raw yuv420p frame, and each output frame is then one `cv2.warpAffine` (bilinear) per plane:
-about 1 ms of CPU per 1080p frame where ffmpeg's per-frame `perspective` filter took about 20 ms, so
-the encoder is nearly all that is left. cv2 and numpy are imported here only: the render path needs
-them, nothing else does (they are not in the zip layer).
+FFmpeg decodes, uprights and fill-crops the still once (the same steps as the filter graph, at 1.5x the
+canvas: `SUPERSAMPLE`), hands it back as one raw yuv420p frame, and each output frame is then one
+`cv2.warpAffine` (bilinear) per plane: about 7 ms of CPU per 1080p frame where ffmpeg's per-frame
+`perspective` filter took about 20 ms, against about 22 ms for the encoder. cv2 and numpy are imported
+here only: the render path needs them, nothing else does (they are not in the zip layer).
 """
 
 from __future__ import annotations
@@ -37,8 +37,7 @@ def render_zoom_frames(still: Still, plan: ZoomPlan, out: Path, frames: range, e
     import numpy as np
 
     width, height = plan.canvas
-    source = decode_still(still, plan)
-    planes = yuv_planes(np.frombuffer(source, np.uint8), width, height)
+    planes = yuv_planes(np.frombuffer(decode_still(still, plan), np.uint8), *plan.still_size)
     buffers = [np.empty(width * height * 3 // 2, np.uint8) for _ in range(IN_FLIGHT)]
     cv2.setNumThreads(1)  # the encoder needs the other cores more than the warp does
     try:
@@ -51,8 +50,8 @@ def render_zoom_frames(still: Still, plan: ZoomPlan, out: Path, frames: range, e
 
 
 def decode_still(still: Still, plan: ZoomPlan) -> bytes:
-    """The upright, filled and cropped canvas as one raw limited-range yuv420p frame."""
-    width, height = plan.canvas
+    """The upright, filled and cropped still at `plan.still_size`, as one raw limited-range yuv420p frame."""
+    width, height = plan.still_size
     raw = run_ffmpeg([
         "-noautorotate", *local_input(still.path, demuxer=still.demuxer, formats=still.demuxer),
         "-filter_complex", still_graph(plan), "-map", "[video]", "-frames:v", "1",
@@ -79,15 +78,16 @@ def yuv_planes(frame: Any, width: int, height: int) -> tuple[Any, Any, Any]:
 
 
 def warp_frame(source: tuple[Any, Any, Any], target: tuple[Any, Any, Any], zoom: float) -> None:
-    """One zoomed frame: each 4:2:0 plane resampled (bilinear) into `target` with its own centre mapping."""
+    """One zoomed frame: each 4:2:0 plane of `source` (the still, any size with the canvas's aspect)
+    resampled (bilinear) into the same plane of `target` with its own centre mapping."""
     import cv2
     import numpy as np
 
-    height, width = source[0].shape
+    (source_h, source_w), (height, width) = source[0].shape, target[0].shape
     for index, (plane, into) in enumerate(zip(source, target, strict=True)):
         chroma = index > 0
-        sx, ox = zoom_axis(zoom, width, chroma="h" if chroma else None)
-        sy, oy = zoom_axis(zoom, height, chroma="v" if chroma else None)
+        sx, ox = zoom_axis(zoom, width, source_length=source_w, chroma="h" if chroma else None)
+        sy, oy = zoom_axis(zoom, height, source_length=source_h, chroma="v" if chroma else None)
         matrix = np.array([[sx, 0.0, ox], [0.0, sy, oy]])
         cv2.warpAffine(plane, matrix, (into.shape[1], into.shape[0]), dst=into,
                        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
