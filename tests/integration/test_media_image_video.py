@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw
 from reelgate.media import MediaError, probe, render_image_video
+from reelgate.media.still import inspect_still
 from reelgate.media.tools import binary
 
 
@@ -144,3 +145,15 @@ def test_a_file_that_is_not_an_image_is_refused_before_ffmpeg(tmp_path):
     fake.write_text("#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:0\nhttp://169.254.169.254/latest\n")
     with pytest.raises(MediaError, match="not a readable image"):
         render_image_video(fake, tmp_path / "out.mp4", length=1, frame_rate=30, zoom_speed=3)
+
+
+def test_a_still_that_fails_to_decode_raises_its_own_error_and_leaves_no_output(tmp_path):
+    """The header reads as a JPEG but the picture data is cut: the decode (while the encoder is already
+    started) fails, its error is raised, and no video is left behind."""
+    still, out = tmp_path / "in.jpg", tmp_path / "out.mp4"
+    circle_still(still, (640, 480), 100)
+    still.write_bytes(still.read_bytes()[:700])
+    assert inspect_still(still).size == (640, 480)
+    with pytest.raises(MediaError, match="Invalid data found"):
+        render_image_video(still, out, length=1, frame_rate=30, zoom_speed=3)
+    assert not out.exists()

@@ -3,6 +3,7 @@ errors, the limits a run gets, and a run that goes wrong leaves no process behin
 
 from __future__ import annotations
 
+import fcntl
 import signal
 import subprocess
 from pathlib import Path
@@ -11,10 +12,12 @@ from typing import Any
 import pytest
 from reelgate import deadline
 from reelgate.media.tools import (
+    PIPE_BYTES,
     STDERR_TAIL_CHARS,
     MediaError,
     MediaTimeout,
     _kill_group,
+    ffmpeg_sink,
     run_ffmpeg,
     run_ffprobe,
     run_timeout,
@@ -92,3 +95,11 @@ def test_killing_a_tool_that_already_ended_is_quiet() -> None:
     process = subprocess.Popen(["true"], start_new_session=True)
     process.wait()
     _kill_group(process)  # its group is gone: nothing to do, nothing raised
+
+
+def test_raw_frames_reach_ffmpeg_through_a_one_mebibyte_pipe(fake_tools: Any) -> None:
+    """A raw 1080p frame (3 MB) then crosses the pipe in 3 wake-ups of the encoder instead of 48."""
+    fake_tools("cat > /dev/null")
+    with ffmpeg_sink(["-i", "pipe:0"]) as sink:
+        assert fcntl.fcntl(sink.fileno(), fcntl.F_GETPIPE_SZ) == PIPE_BYTES == 1 << 20
+        sink.write(bytes(PIPE_BYTES))

@@ -37,11 +37,12 @@ def render_zoom_frames(still: Still, plan: ZoomPlan, out: Path, frames: range, e
     import numpy as np
 
     width, height = plan.canvas
-    planes = yuv_planes(np.frombuffer(decode_still(still, plan), np.uint8), *plan.still_size)
     buffers = [np.empty(width * height * 3 // 2, np.uint8) for _ in range(IN_FLIGHT)]
     cv2.setNumThreads(1)  # the encoder needs the other cores more than the warp does
     try:
         with ffmpeg_sink(raw_input(width, height, plan.frame_rate) + encoder) as sink:
+            # the still is decoded while the encoder starts; a failed decode kills the encoder and is raised
+            planes = yuv_planes(np.frombuffer(decode_still(still, plan), np.uint8), *plan.still_size)
             _pipeline(sink, buffers, frames, lambda index, buffer: warp_frame(
                 planes, yuv_planes(buffer, width, height), zoom_at(index, plan.frames, plan.target_zoom)))
     except BaseException:
