@@ -2,8 +2,9 @@
 segmented render of the toolkit flow (its Map renders frame ranges at once, the join copies them).
 
 Prints, from the same run: the one render; every segment rendered at once on this machine (what the
-local cloud's Map does), each segment's own CPU seconds and busiest thread; the stream-copy join and the
-output gate's checks; and the modelled wall time on parallel Lambdas of the render function's memory
+local cloud's Map does; each in a process of its own, as on Lambda), each segment's own CPU seconds
+(its Python process, where the zoom is warped, and its ffmpeg runs) and busiest thread; the stream-copy
+join and the output gate's checks; and the modelled wall time on parallel Lambdas of the render function's memory
 (bench/usage.py: max(CPU s / vCPUs, busiest thread)): the slowest segment + its check + join + final
 check. Step Functions transitions and S3 transfers of the ~10 MB parts are not in the model. Checks the
 joined file has exactly the frames asked. Never asserts a time.
@@ -14,10 +15,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import multiprocessing
 import os
 import sys
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from image_to_video import make_still  # also puts the layer on sys.path and points at the FFmpeg build
@@ -57,8 +58,18 @@ def main() -> None:
             render_image_video(still, parts[index], **zoom, first_frame=first, stop_frame=stop)
 
         def render_all() -> None:
-            with ThreadPoolExecutor(max_workers=max(1, args.concurrency)) as pool:
-                list(pool.map(render_range, range(len(ranges))))
+            """Each range in a process of its own (a Lambda's), `concurrency` at a time."""
+            fork = multiprocessing.get_context("fork")
+            step = max(1, args.concurrency)
+            for start in range(0, len(ranges), step):
+                wave = range(start, min(start + step, len(ranges)))
+                processes = [fork.Process(target=render_range, args=(index,)) for index in wave]
+                for process in processes:
+                    process.start()
+                for process in processes:
+                    process.join()
+                    if process.exitcode != 0:
+                        raise SystemExit(f"a segment's render failed (exit {process.exitcode})")
 
         at_once, segments = measured(render_all)
         joining, _ = measured(lambda: join_segments(parts, joined))

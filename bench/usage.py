@@ -2,8 +2,10 @@
 on a Lambda of a given size.
 
 Wall time on a loaded machine measures the machine; CPU seconds do not. A sampler polls /proc for this
-process's ffmpeg children: CPU seconds of each thread (the busiest one bounds the wall time however many
-vCPUs there are) and the peak resident memory (VmHWM). A Lambda of M MB has min(M / 1769, 6) vCPUs, so
+process's own threads (the OpenCV zoom warps frames here) and every process below it, grouped by the
+direct child each descends from (an ffmpeg run, or a segment's own process and its ffmpeg runs): CPU
+seconds of each thread (the busiest one bounds the wall time however many vCPUs there are) and the peak
+resident memory (VmHWM, summed over a child's processes). A Lambda of M MB has min(M / 1769, 6) vCPUs, so
 a run takes about max(CPU s / vCPUs, busiest thread's CPU s) there (a model: it ignores waits between
 threads, so it is a floor).
 """
@@ -29,9 +31,9 @@ PAGE_KB = 1024
 @dataclass(frozen=True)
 class Usage:
     wall: float  # seconds on this machine (load included)
-    cpu: float  # user + system CPU seconds of the children
-    busiest_thread: float  # CPU seconds of the busiest child thread
-    peak_rss_mb: float  # largest resident set of one child
+    cpu: float  # user + system CPU seconds: this process's and its children's, or one child's own tree
+    busiest_thread: float  # CPU seconds of the busiest thread
+    peak_rss_mb: float  # largest resident set of one child (its processes together)
 
 
 def vcpus(memory_mb: int) -> float:
@@ -42,62 +44,87 @@ def lambda_seconds(usage: Usage, memory_mb: int) -> float:
     return max(usage.cpu / vcpus(memory_mb), usage.busiest_thread)
 
 
-def _children() -> list[int]:
-    me, found = os.getpid(), []
+def _descendants() -> dict[int, int]:
+    """Every process below this one → the direct child of this process it descends from."""
+    parents: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                stat = (entry / "stat").read_text()
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
             except OSError:
                 continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == me:
-                found.append(int(entry.name))
-    return found
+    me, roots = os.getpid(), {}
+    for pid in parents:
+        node, seen = pid, set()
+        while parents.get(node, me) != me and node not in seen:
+            seen.add(node)
+            node = parents[node]
+        if parents.get(node) == me:
+            roots[pid] = node
+    return roots
 
 
-def _sample(pid: int, threads: dict[tuple[int, int], float], peaks: dict[int, float]) -> None:
+Threads = dict[tuple[int, int, int], float]  # (child it descends from, pid, tid) → CPU seconds
+Peaks = dict[tuple[int, int], float]  # (child it descends from, pid) → peak resident MB
+
+
+def _sample(root: int, pid: int, threads: Threads, peaks: Peaks) -> None:
     try:
         for task in Path(f"/proc/{pid}/task").iterdir():
             fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
-            threads[(pid, int(task.name))] = (int(fields[11]) + int(fields[12])) / CLOCK  # utime + stime
+            threads[(root, pid, int(task.name))] = (int(fields[11]) + int(fields[12])) / CLOCK  # utime + stime
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
-                peaks[pid] = max(peaks.get(pid, 0.0), int(line.split()[1]) / PAGE_KB)
+                peaks[(root, pid)] = max(peaks.get((root, pid), 0.0), int(line.split()[1]) / PAGE_KB)
     except OSError:
         pass  # it ended between the listing and the read
 
 
+def _cpu(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
 def measured(action: Callable[[], object], interval: float = 0.05) -> tuple[Usage, list[Usage]]:
-    """Run `action` (which starts ffmpeg children) and measure them: all together, and each child
-    (its wall time there is the span it was seen running)."""
-    threads: dict[tuple[int, int], float] = {}
-    peaks: dict[int, float] = {}
+    """Run `action` and measure it: all together (this process's CPU and its children's), and each direct
+    child with everything below it (its wall time there is the span it was seen running)."""
+    me = os.getpid()
+    threads: Threads = {}
+    peaks: Peaks = {}
     seen: dict[int, list[float]] = {}
     done = threading.Event()
 
     def sampler() -> None:
         while not done.is_set():
-            for pid in _children():
-                _sample(pid, threads, peaks)
-                now = time.perf_counter()
-                seen.setdefault(pid, [now, now])[1] = now
+            _sample(me, me, threads, peaks)
+            now = time.perf_counter()
+            for pid, root in _descendants().items():
+                _sample(root, pid, threads, peaks)
+                seen.setdefault(root, [now, now])[1] = now
             done.wait(interval)
 
+    _sample(me, me, threads, peaks)
+    before = dict(threads)  # this process's threads have run before: count only what they spend now
     watcher = threading.Thread(target=sampler, daemon=True)
-    before, start = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
+    cpu_before, start = _cpu(resource.RUSAGE_SELF) + _cpu(resource.RUSAGE_CHILDREN), time.perf_counter()
     watcher.start()
     try:
         action()
     finally:
         done.set()
         watcher.join()
-    wall, after = time.perf_counter() - start, resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-    children = [Usage(last - first, sum(t for (owner, _), t in threads.items() if owner == pid),
-                      max(t for (owner, _), t in threads.items() if owner == pid), peaks.get(pid, 0.0))
-                for pid, (first, last) in seen.items() if any(owner == pid for owner, _ in threads)]
-    total = Usage(wall, cpu, max(threads.values(), default=0.0), max(peaks.values(), default=0.0))
-    return total, children
+    _sample(me, me, threads, peaks)
+    wall = time.perf_counter() - start
+    cpu = _cpu(resource.RUSAGE_SELF) + _cpu(resource.RUSAGE_CHILDREN) - cpu_before
+    sampling = threads.pop((me, me, watcher.native_id or 0), 0.0)  # the sampler's own reads of /proc
+    cpu -= sampling
+    spent = {key: value - before.get(key, 0.0) for key, value in threads.items()}
+    children = [Usage(last - first, sum(t for key, t in spent.items() if key[0] == root),
+                      max(t for key, t in spent.items() if key[0] == root),
+                      sum(peak for (owner, _), peak in peaks.items() if owner == root))
+                for root, (first, last) in seen.items() if any(key[0] == root for key in spent)]
+    own_peak = max((usage.peak_rss_mb for usage in children), default=0.0)
+    return Usage(wall, cpu, max(spent.values(), default=0.0), own_peak), children
 
 
 def long_render_arguments(parser: argparse.ArgumentParser, segment_frames: int) -> None:
