@@ -119,8 +119,10 @@ def cold(function_dir: Path, name: str, env: dict[str, str], event: Any, *, imag
     paths = [str(function_dir), str(COMMON), *([str(packages)] if image else []), sysconfig.get_paths()["purelib"]]
     code = TIMER.format(allowed=allowed(packages), paths=paths, name=name, event=json.dumps(event) if event else "",
                         remaining_ms=registry.function(name).timeout * 1000 if name in NAMES else 29_000)
-    out = subprocess.run([sys.executable, "-S", "-c", code], env=env, capture_output=True, text=True, check=True)
-    line = next(line for line in reversed(out.stdout.splitlines()) if line.startswith("COLD "))
+    out = subprocess.run([sys.executable, "-S", "-c", code], env=env, capture_output=True, text=True, check=False)
+    line = next((line for line in reversed(out.stdout.splitlines()) if line.startswith("COLD ")), None)
+    if line is None:  # the interpreter died (a signal, a crash): a row that says so, not a lost table
+        return float("nan"), float("nan"), f"died({out.returncode})"
     _, cpu, wall, outcome = line.split()
     return float(cpu), float(wall), outcome
 
@@ -202,6 +204,7 @@ def main() -> None:
                     ours.append((cpu, wall))
                     outcomes.add(outcome)
                     base.append(baseline())
+                ours = [run for run in ours if run[0] == run[0]] or [(float("nan"), float("nan"))]  # NaN: died
                 cpu, base_cpu = (statistics.median(run[0] for run in runs) for runs in (ours, base))
                 wall, base_wall = (statistics.median(run[1] for run in runs) for runs in (ours, base))
                 worst = max(worst, cpu / base_cpu)
