@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 from reelgate import aws
 from reelgate.jobs import JobStatus
@@ -135,3 +136,26 @@ def test_a_revoked_key_gets_no_upload_and_its_inbox_starts_nothing(cloud, key, m
     assert ingest(books, aws.client("s3"), {"Records": [record]}) == []
     assert books._sfn.started == [] and books.keys.get(key.key_id).credits == 1000
     assert aws.table(cloud.env["REELGATE_JOBS_TABLE"]).scan()["Items"] == []
+
+
+@pytest.mark.parametrize(("limit", "reads"), [("0", ["job"]), ("5", ["job", "queue#toolkit"])])
+def test_a_status_reads_the_job_and_the_queue_counter_at_most_once(cloud, key, monkeypatch, limit, reads) -> None:
+    books = toolkit(monkeypatch, MAX_QUEUE_LENGTH=limit)
+    job_id = books.submit(key, CONCATENATE_OP, CLIP | {"webhook_url": "https://example.com/hook"}).body["job_id"]
+    books.ledger.settle(books.jobs.get(job_id), JobStatus.SUCCEEDED, output={"output_key": "outbox/x.mp4"})
+    books.submit(key, CONCATENATE_OP, CLIP | {"webhook_url": "https://example.com/hook"})  # one still queued
+    seen: list[str] = []
+    original = BaseClient._make_api_call
+
+    def counted(client: BaseClient, operation: str, params: dict[str, Any]) -> Any:
+        if operation == "GetItem":
+            seen.append("job" if "job_id" in params["Key"] else str(params["Key"]["pk"]["S"]))
+        return original(client, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", counted)
+    answer = books.status(key, job_id)
+
+    assert seen == reads  # unlimited: no queue counter is kept, so none is read; limited: read once for both
+    expected = 1 if limit != "0" else 0
+    assert answer.body["queue_length"] == answer.body["response"]["response"]["queue_length"] == expected
+    assert answer.body["response"]["job_status"] == "done"

@@ -48,3 +48,11 @@ def test_the_stand_in_forwards_to_a_real_boto3_client(monkeypatch: pytest.Monkey
     s3 = aws.client("s3")
     assert s3.meta.service_model.service_name == "s3"
     assert s3.exceptions.NoSuchKey.__name__ == "NoSuchKey"
+
+
+def test_every_table_shares_one_dynamodb_resource_and_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A resource makes a client of its own (service model, endpoint rules): one is enough for all tables."""
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    jobs, state = aws.table("jobs"), aws.table("state")
+    assert (jobs.name, state.name) == ("jobs", "state")
+    assert jobs.meta.client is state.meta.client

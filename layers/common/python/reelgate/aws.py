@@ -46,10 +46,16 @@ def _client(service: str) -> Any:
 
 
 @cache
-def _table(name: str) -> Any:
+def _dynamodb() -> Any:
+    """One DynamoDB resource (and its client) for every table: a resource costs a client of its own."""
     import boto3
 
-    return boto3.resource("dynamodb", config=_config()).Table(name)
+    return boto3.resource("dynamodb", config=_config())
+
+
+@cache
+def _table(name: str) -> Any:
+    return _dynamodb().Table(name)
 
 
 @cache
@@ -64,5 +70,5 @@ def table(name: str) -> Any:
 
 def reset() -> None:
     """Forget cached clients (tests switch endpoints between cases)."""
-    for factory in (client, table, _client, _table):
+    for factory in (client, table, _client, _table, _dynamodb):
         factory.cache_clear()

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from reelgate.providers import http_client
 from reelgate.settings import Settings
 
 # §2: the SDKs' "active" statuses; refunded and expired are never active.
@@ -142,7 +143,7 @@ class ApphudClient:
     def __init__(self, base_url: str, *, http: httpx.Client | None = None, timeout: float = 10.0) -> None:
         self._base = base_url.rstrip("/")
         self._owns_http = http is None
-        self._http = http or httpx.Client(timeout=timeout)
+        self._http = http or http_client(timeout)
         self._timeout = timeout
 
     @classmethod

@@ -16,6 +16,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from reelgate import deadline, metrics
+from reelgate.providers import http_client
 from reelgate.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -172,7 +173,7 @@ class PixverseClient:
         self._base = base_url.rstrip("/")
         self._api_key = api_key
         self._owns_http = http is None
-        self._http = http or httpx.Client(timeout=timeout)
+        self._http = http or http_client(timeout)
         self._timeout = timeout
         self._max_retries = max_retries
         self._retry_base = retry_base_seconds

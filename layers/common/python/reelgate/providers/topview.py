@@ -18,6 +18,7 @@ import httpx
 
 from reelgate import deadline, metrics
 from reelgate.deadline import DeadlineExceeded
+from reelgate.providers import http_client
 from reelgate.providers.topview_callbacks import (
     CallbackError,
     CallbackForged,
@@ -126,7 +127,7 @@ class TopViewClient:
         self._base = base_url.rstrip("/")
         self._headers = {"Topview-Uid": uid, "Authorization": f"Bearer {api_key}"}
         self._owns_http = http is None
-        self._http = http or httpx.Client(timeout=timeout)
+        self._http = http or http_client(timeout)
         self._timeout = timeout
         self._upload_timeout = upload_timeout
         self._max_retries = max_retries

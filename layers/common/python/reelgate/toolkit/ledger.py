@@ -137,7 +137,9 @@ class Ledger:
             self.events.changed(Job.model_validate(settled.model_dump()), job.status)
 
     def queue_length(self) -> int:
-        length = counters.read(self._client, self._state, QUEUE_PK)
+        """Unfinished jobs as the queue counter holds them; 0 without a queue limit, where nothing keeps
+        that counter (so nothing is read)."""
+        length = counters.read(self._client, self._state, QUEUE_PK) if self.max_queue_length else 0
         metrics.queue_depth(length)
         return length
 

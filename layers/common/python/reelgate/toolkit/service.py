@@ -111,8 +111,9 @@ class Toolkit:
             self._sleep(interval)
             interval = min(interval * 1.5, longest)
 
-    def job_envelope(self, job: Job) -> dict[str, Any]:
-        """The envelope of a job as NCA reports it: 200 + output URL, or 500 + the failure."""
+    def job_envelope(self, job: Job, queue_length: int | None = None) -> dict[str, Any]:
+        """The envelope of a job as NCA reports it: 200 + output URL, or 500 + the failure. `queue_length`:
+        the one an answer already read (one read per answer), else read here."""
         output = job.output or {}
         succeeded = job.status is JobStatus.SUCCEEDED
         link = self.media.link(output["output_key"]) if succeeded else None
@@ -120,20 +121,21 @@ class Toolkit:
             endpoint=job.input.get("endpoint", ""), code=200 if succeeded else 500, request_id=job.input.get("id"),
             job_id=job.job_id, response=link.url if link else None,
             message="success" if succeeded else job.error, timings=output, stage=self._settings.stage,
-            queue_length=self.ledger.queue_length(), build_number=self._settings.build_number,
-            expires_at=link.expires_iso if link else None)
+            queue_length=self.ledger.queue_length() if queue_length is None else queue_length,
+            build_number=self._settings.build_number, expires_at=link.expires_iso if link else None)
 
     def status(self, key: ApiKey, job_id: str) -> Answer:
         job = self.jobs.get(job_id)
         if job is None or job.owner != key.owner or not job.kind.startswith("toolkit."):
             return Answer(404, {"error": "Job not found", "job_id": job_id})
-        own = self.job_envelope(job) if job.status.terminal else None
+        length = self.ledger.queue_length()  # both envelopes carry it: read once
+        own = self.job_envelope(job, length) if job.status.terminal else None
         inner = {"job_status": NCA_STATUS[job.status], "job_id": job.job_id,
                  "queue_id": envelope.queue_id(self._settings.stage),
                  "process_id": own["pid"] if own else None, "response": own}
         if job.input.get("webhook_url"):
             inner["webhook"] = webhook_state(job)
-        return Answer(200, self._own_envelope("/v1/toolkit/job/status", inner))
+        return Answer(200, self._own_envelope("/v1/toolkit/job/status", inner, length))
 
     def recent(self, key: ApiKey, since_seconds: float) -> Answer:
         since = datetime.now(UTC) - timedelta(seconds=since_seconds)
@@ -144,12 +146,13 @@ class Toolkit:
     def authenticated(self) -> Answer:
         return Answer(200, self._own_envelope("/v1/toolkit/authenticate", "Authorized"))
 
-    def _own_envelope(self, endpoint: str, response: Any) -> dict[str, Any]:
+    def _own_envelope(self, endpoint: str, response: Any, queue_length: int | None = None) -> dict[str, Any]:
         # Status calls answer synchronously with an envelope of their own (NCA mints them a job id too).
         return envelope.envelope(
             endpoint=endpoint, code=200, request_id=None, job_id=new_job_id(), response=response,
             message="success", timings={}, stage=self._settings.stage,
-            queue_length=self.ledger.queue_length(), build_number=self._settings.build_number)
+            queue_length=self.ledger.queue_length() if queue_length is None else queue_length,
+            build_number=self._settings.build_number)
 
     def _rejected(self, code: int, message: str, job: Job) -> dict[str, Any]:
         return envelope.rejected(code=code, message=message, request_id=job.input.get("id"), job_id=job.job_id,
