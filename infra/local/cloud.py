@@ -97,6 +97,9 @@ class LocalCloud:
         aws.gate.principals = {functions.role_of_key(functions.identity(name).access_key_id): name for name in configs}
         aws.gate.role_of_key = functions.role_of_key
         aws.gate.expire = runtime.expire
+        aws.gate.lambda_report = runtime.report
+        aws.gate.reset_lambda_report = runtime.reset_report
+        aws.gate.urgent = frozenset(name for name, config in configs.items() if config.api)
         aws.gate.authorize = authorizer(res, session)
         moto_lambda.install(
             lambda name, event: _as_lambda(runtime, name, event, STATES_PAYLOAD_BYTES, "States.DataLimitExceeded"),
