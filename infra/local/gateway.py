@@ -161,7 +161,8 @@ class Gateway:
         if finished - started >= self._timeout:
             # The function answered as the 29 s ran out (its own timeout is 29 s too: a timed-out function's
             # error and this timer end together, and either thread may wake first): API Gateway, whose timer
-            # started before the invocation, has already answered 504. That race was the load runs' 502.
+            # started before the invocation, has already answered 504. In the measured load runs the only error an
+            # API function returned was that timeout: this race is how one became a 502.
             raise GatewayError(504, "Endpoint request timed out")
         if result.error_type == "RequestEntityTooLargeException":
             raise GatewayError(413, "Request Too Long")
