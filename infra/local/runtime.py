@@ -290,6 +290,8 @@ class Runtime:
             finally:
                 if for_turn:
                     self._api_waiting -= 1
+                    if not self._api_waiting:  # flows' callers held back for it may start now
+                        self._wake_starters()
         try:
             environment = Environment(pool.config, self._zygote, self.log_dir / f"{pool.config.name}.log",
                                       next(self._numbers))
@@ -305,9 +307,13 @@ class Runtime:
         """An init turn is free: the callers that may start an environment look again."""
         with self._lock:
             self._initializing -= 1
-            for pool in self._pools.values():
-                if pool.live < pool.config.max_environments:
-                    pool.changed.notify_all()
+            self._wake_starters()
+
+    def _wake_starters(self) -> None:
+        """Wake the callers that may start an environment (the runtime's lock is held)."""
+        for pool in self._pools.values():
+            if pool.waiting and pool.live < pool.config.max_environments:
+                pool.changed.notify_all()
 
     def _release(self, pool: _Pool, environment: Environment) -> None:
         with pool.changed:
