@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -51,6 +51,7 @@ RENDER_NICENESS = 10
 # Every busy environment has a thread doing so in the cloud's process: waking 20 times a second, 100 of them
 # took the interpreter lock from emulated AWS's calls.
 CHECK_SECONDS = 0.25
+FIGURES_KEPT = 100_000  # per function and figure (`Runtime.report`)
 
 
 @dataclass(frozen=True)
@@ -194,14 +195,17 @@ class _Pool:
     cold_starts: int = 0
     peak: int = 0  # the most environments alive at once
     waiting: int = 0  # calls waiting now for an environment
-    init_seconds: list[float] = field(default_factory=list)  # each cold start's init phase
-    wait_seconds: list[float] = field(default_factory=list)  # each call's wait for an environment
-    run_seconds: list[float] = field(default_factory=list)  # each call's time in its environment, init included
+    calls: int = 0
+    # The latest calls' figures (a long `make dev` keeps only so many): each cold start's init phase, each call's
+    # wait for an environment, each call's time in its environment (init included).
+    init_seconds: deque[float] = field(default_factory=lambda: deque(maxlen=FIGURES_KEPT))
+    wait_seconds: deque[float] = field(default_factory=lambda: deque(maxlen=FIGURES_KEPT))
+    run_seconds: deque[float] = field(default_factory=lambda: deque(maxlen=FIGURES_KEPT))
     errors: Counter[str] = field(default_factory=Counter)  # error type -> calls that ended with it
     changed: threading.Condition = field(default_factory=threading.Condition)  # on the runtime's lock
 
 
-def _summary(values: list[float]) -> dict[str, float]:
+def _summary(values: deque[float]) -> dict[str, float]:
     ordered = sorted(values) or [0.0]
     return {"p50": round(ordered[len(ordered) // 2], 3), "max": round(ordered[-1], 3)}
 
@@ -271,6 +275,7 @@ class Runtime:
             try:
                 while True:
                     if pool.idle:
+                        pool.calls += 1
                         pool.wait_seconds.append(time.monotonic() - asked)
                         return pool.idle.pop(), False
                     if pool.live < pool.config.max_environments and self._initializing < self._init_limit and (
@@ -279,6 +284,7 @@ class Runtime:
                         pool.peak = max(pool.peak, pool.live)
                         pool.cold_starts += 1
                         self._initializing += 1
+                        pool.calls += 1
                         pool.wait_seconds.append(time.monotonic() - asked)
                         break
                     if api and not for_turn and pool.live < pool.config.max_environments:
@@ -317,13 +323,15 @@ class Runtime:
 
     def _release(self, pool: _Pool, environment: Environment) -> None:
         with pool.changed:
-            if environment.alive and environment.api.init_error is None:
+            keep = environment.alive and environment.api.init_error is None
+            if keep:
                 pool.idle.append(environment)
             else:
-                environment.kill()
                 self._environments.pop(environment.access_key, None)
                 pool.live -= 1
             pool.changed.notify()  # one caller takes the environment, or starts one in its place
+        if not keep:
+            environment.kill()  # outside the lock: closing its Runtime API waits for that server's thread
 
     def report(self) -> dict[str, dict[str, Any]]:
         """Per function called (since the last reset) or busy: calls, environments busy now, calls waiting for one
@@ -333,8 +341,8 @@ class Runtime:
         for name, pool in self._pools.items():
             with pool.changed:
                 busy = pool.live - len(pool.idle)
-                if pool.wait_seconds or pool.waiting or busy:
-                    out[name] = {"calls": len(pool.wait_seconds), "busy": busy, "waiting": pool.waiting,
+                if pool.calls or pool.waiting or busy:
+                    out[name] = {"calls": pool.calls, "busy": busy, "waiting": pool.waiting,
                                  "cold_starts": pool.cold_starts, "peak": pool.peak,
                                  "init_seconds": _summary(pool.init_seconds),
                                  "wait_seconds": _summary(pool.wait_seconds),
@@ -345,7 +353,7 @@ class Runtime:
         """Start the figures over (environments stay as they are: warm ones are not counted again)."""
         for pool in self._pools.values():
             with pool.changed:
-                pool.cold_starts, pool.peak = 0, pool.live
+                pool.calls, pool.cold_starts, pool.peak = 0, 0, pool.live
                 for figures in (pool.init_seconds, pool.wait_seconds, pool.run_seconds):
                     figures.clear()
                 pool.errors.clear()
