@@ -271,10 +271,15 @@ def main() -> None:
     for key, value in info.items():
         print(f"  {key:<22} {value}", flush=True)
     print("READY " + json.dumps(info), flush=True)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # `kill` stops it as Ctrl-C does: workers too
+    signal.signal(signal.SIGTERM, _stop_signal)  # `kill` stops it as Ctrl-C does: workers too
     try:
         cloud.serve_forever()
     except KeyboardInterrupt:
         cloud.stop()
         sys.exit(0)
+
+
+def _stop_signal(number: int, frame: Any) -> None:
+    print(f"Reelgate local cloud: stopping on {signal.Signals(number).name}", file=sys.stderr, flush=True)
+    raise KeyboardInterrupt
 
