@@ -6,17 +6,22 @@
 - **Faults**: rules from `faults.py`, set over `/_reelgate/faults`, answer with AWS errors or delay.
 - **Consistency**: moto's backends are plain dicts, not safe under parallel writers (40 parallel
   submits lost a job). Every request except Lambda's Invoke, which runs a function that itself calls
-  back in here, is served one at a time.
+  back in here, is served one at a time (`Turns`): in order of arrival, the calls of functions that
+  answer API Gateway first. AWS would serve them all at once; one at a time, a load's background work
+  (its flows' tasks) would otherwise queue the API's calls past API Gateway's 29 s.
 """
 
 from __future__ import annotations
 
+import heapq
 import io
+import itertools
 import json
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +35,9 @@ _SCOPE = re.compile(r"Credential=([^/\s,]+)/\d{8}/[^/]+/([^/]+)/aws4_request")
 _QUERY_SCOPE = re.compile(r"X-Amz-Credential=([^/&]+)(?:/|%2F)\d{8}(?:/|%2F)[^/&%]+(?:/|%2F)([^/&%]+)")
 _INVOKE = re.compile(r"^/2015-03-31/functions/[^/]+/invocations$")
 CONTROL_PATH = "/_reelgate/faults"
+LAMBDA_PATH = "/_reelgate/lambda"  # the local Lambda runtime's figures per function (Runtime.report); DELETE resets
+# How much sooner than its arrival a call of a function that answers API Gateway is served (see `Turns`).
+URGENT_HEAD_START = 10.0
 Answer = tuple[int, dict[str, str], bytes]
 # (access key, service, method, path, query, headers, body) -> an AccessDenied answer, or None to go on
 Authorizer = Callable[[str, str, "Call"], Answer | None]
@@ -61,6 +69,47 @@ def operation(service: str, call: Call) -> str:
     return call.method
 
 
+class Turns:
+    """A lock taken in turns, in order of arrival, where an urgent caller counts as arrived `head_start`
+    seconds earlier than it did: it goes before the others that have waited less than that, never before
+    one that has waited longer (a flow's task has a Lambda timeout too). `threading.Lock` is not fair (under
+    load a caller waited seconds while later ones went first). Each waiter has a lock of its own that the
+    holder releases to hand over its turn, so a release wakes exactly one thread."""
+
+    def __init__(self, head_start: float = 0.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.head_start = head_start
+        self._clock = clock
+        self._mutex = threading.Lock()
+        self._busy = False
+        self._waiting: list[tuple[float, int, threading.Lock]] = []  # a heap: (rank, arrival number, waiter)
+        self._arrivals = itertools.count()
+
+    @property
+    def waiting(self) -> int:
+        return len(self._waiting)
+
+    @contextmanager
+    def turn(self, urgent: bool = False) -> Iterator[None]:
+        with self._mutex:
+            if self._busy:
+                waiter = threading.Lock()
+                waiter.acquire()
+                rank = self._clock() - (self.head_start if urgent else 0.0)
+                heapq.heappush(self._waiting, (rank, next(self._arrivals), waiter))
+            else:
+                self._busy, waiter = True, None
+        if waiter is not None:
+            waiter.acquire()  # released by the holder before us: the turn is ours
+        try:
+            yield
+        finally:
+            with self._mutex:
+                if self._waiting:
+                    heapq.heappop(self._waiting)[2].release()  # still busy: handed over
+                else:
+                    self._busy = False
+
+
 @dataclass
 class Gate:
     """WSGI middleware in front of moto."""
@@ -70,13 +119,16 @@ class Gate:
     role_of_key: Callable[[str], str] = lambda key: key
     authorize: Authorizer | None = None
     expire: Callable[[str], None] = lambda key: None  # ends the invocation of the environment holding `key`
+    urgent: frozenset[str] = frozenset()  # functions that answer API Gateway: their calls go first
+    lambda_report: Callable[[], dict[str, Any]] = dict
+    reset_lambda_report: Callable[[], None] = lambda: None
     faults: Faults = field(default_factory=Faults)
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    turns: Turns = field(default_factory=lambda: Turns(URGENT_HEAD_START))
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
-        if path == CONTROL_PATH:
-            return self._control(environ, start_response)
+        if path in (CONTROL_PATH, LAMBDA_PATH):
+            return self._control(path, environ, start_response)
         body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
         environ["wsgi.input"] = io.BytesIO(body)
         key, service = caller(environ)
@@ -99,10 +151,15 @@ class Gate:
                     return _send(start_response, error_answer(rule, service, operation(service, call), body))
         if _INVOKE.match(path):
             return list(self.app(environ, start_response))
-        with self.lock:
+        with self.turns.turn(urgent=function in self.urgent):
             return list(self.app(environ, start_response))
 
-    def _control(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+    def _control(self, path: str, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        if path == LAMBDA_PATH:
+            if environ["REQUEST_METHOD"] == "DELETE":
+                self.reset_lambda_report()
+            return _send(start_response, (200, {"Content-Type": "application/json"},
+                                          json.dumps(self.lambda_report()).encode()))
         if environ["REQUEST_METHOD"] in ("POST", "PUT"):
             body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
             self.faults.replace(json.loads(body or b"{}").get("rules", []))

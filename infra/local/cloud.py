@@ -97,6 +97,9 @@ class LocalCloud:
         aws.gate.principals = {functions.role_of_key(functions.identity(name).access_key_id): name for name in configs}
         aws.gate.role_of_key = functions.role_of_key
         aws.gate.expire = runtime.expire
+        aws.gate.lambda_report = runtime.report
+        aws.gate.reset_lambda_report = runtime.reset_report
+        aws.gate.urgent = frozenset(name for name, config in configs.items() if config.api)
         aws.gate.authorize = authorizer(res, session)
         moto_lambda.install(
             lambda name, event: _as_lambda(runtime, name, event, STATES_PAYLOAD_BYTES, "States.DataLimitExceeded"),
@@ -268,10 +271,15 @@ def main() -> None:
     for key, value in info.items():
         print(f"  {key:<22} {value}", flush=True)
     print("READY " + json.dumps(info), flush=True)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # `kill` stops it as Ctrl-C does: workers too
+    signal.signal(signal.SIGTERM, _stop_signal)  # `kill` stops it as Ctrl-C does: workers too
     try:
         cloud.serve_forever()
     except KeyboardInterrupt:
         cloud.stop()
         sys.exit(0)
+
+
+def _stop_signal(number: int, frame: Any) -> None:
+    print(f"Reelgate local cloud: stopping on {signal.Signals(number).name}", file=sys.stderr, flush=True)
+    raise KeyboardInterrupt
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from infra import environment, registry
-from infra.local.runtime import DEFAULT_MAX_ENVIRONMENTS, FunctionConfig
+from infra.local.runtime import DEFAULT_MAX_ENVIRONMENTS, FLOW_MAX_ENVIRONMENTS, FunctionConfig
 
 ACCOUNT = "123456789012"
 # The machine's own settings a process needs to reach the network (certificates, proxies), kept as-is.
@@ -96,8 +96,10 @@ def configs(res: environment.Resources, stage: str, settings: dict[str, str], *,
         out[spec.name] = FunctionConfig(
             name=spec.name, code_dir=spec.directory, handler="handler.handler", timeout=spec.timeout,
             memory=spec.memory, env=env, arn=function_arn(spec.name, res.region),
-            max_environments=spec.reserved_concurrency or DEFAULT_MAX_ENVIRONMENTS,
+            max_environments=spec.reserved_concurrency or (
+                DEFAULT_MAX_ENVIRONMENTS if spec.routes else FLOW_MAX_ENVIRONMENTS),
             absent=() if spec.image else registry.IMAGE_ONLY_MODULES,
+            api=bool(spec.routes),
         )
     return out
 

@@ -20,11 +20,13 @@ import sys
 import threading
 import time
 import uuid
+from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from infra import registry
 from infra.local.runtime_api import Invocation, RuntimeApi
@@ -36,10 +38,20 @@ INIT_TIMEOUT_SECONDS = 10.0  # Lambda's init phase limit
 # Per function without reserved concurrency. Lambda would run every concurrent call at once; 64 covers the
 # suites (50 parallel submits that each wait for their job) while keeping a runaway loop off the machine.
 DEFAULT_MAX_ENVIRONMENTS = 64
+# A function that answers no API call (a flow's task, an S3 event) runs in at most this many environments; more
+# calls wait for one before their invocation starts, as a throttled call waits for Step Functions' retry. The
+# local cloud's stand-in for a 2-core machine: every running task calls the one emulated AWS, which serves one
+# call at a time, and 64 of a flow's tasks at once only queued there, past their own Lambda timeout.
+FLOW_MAX_ENVIRONMENTS = 8
 # Renders (the functions with the FFmpeg layer) run on Lambda hosts of their own; here they share the machine
 # with the emulated AWS and the API's functions, so they run at a lower priority: a burst of renders must not
 # starve the accept path (which AWS would serve on other hosts) into API Gateway's 29 s timeout.
 RENDER_NICENESS = 10
+# How often a waiting call looks whether its environment died (a result or the deadline ends the wait at once).
+# Every busy environment has a thread doing so in the cloud's process: waking 20 times a second, 100 of them
+# took the interpreter lock from emulated AWS's calls.
+CHECK_SECONDS = 0.25
+FIGURES_KEPT = 100_000  # per function and figure (`Runtime.report`)
 
 
 @dataclass(frozen=True)
@@ -53,6 +65,7 @@ class FunctionConfig:
     arn: str
     max_environments: int = DEFAULT_MAX_ENVIRONMENTS
     absent: tuple[str, ...] = ()  # top-level modules this machine has but the function's Lambda does not
+    api: bool = False  # answers API Gateway (29 s): its cold starts, and its calls to AWS, go first
 
 
 @dataclass
@@ -136,7 +149,7 @@ class Environment:
             initialized()
         if failed is not None:
             return failed
-        while not invocation.done.wait(max(min(invocation.deadline - time.monotonic(), 0.05), 0)):
+        while not invocation.done.wait(max(min(invocation.deadline - time.monotonic(), CHECK_SECONDS), 0)):
             if not self.alive:
                 return platform_error("Runtime.ExitError", "Runtime exited without providing a reason")
             if time.monotonic() >= invocation.deadline:
@@ -149,7 +162,7 @@ class Environment:
     def _init(self, invocation: Invocation) -> Result | None:
         """Wait for the runtime to take the invocation (at once when warm): None, or the init phase's failure."""
         started = time.monotonic()
-        while not invocation.taken.wait(0.02):
+        while not invocation.taken.wait(CHECK_SECONDS):
             if self.api.init_error is not None:
                 return Result(self.api.init_error, "Runtime.InitError")
             if not self.alive:
@@ -180,7 +193,21 @@ class _Pool:
     idle: list[Environment] = field(default_factory=list)
     live: int = 0
     cold_starts: int = 0
-    changed: threading.Condition = field(default_factory=threading.Condition)  # the runtime's, shared by all
+    peak: int = 0  # the most environments alive at once
+    waiting: int = 0  # calls waiting now for an environment
+    calls: int = 0
+    # The latest calls' figures (a long `make dev` keeps only so many): each cold start's init phase, each call's
+    # wait for an environment, each call's time in its environment (init included).
+    init_seconds: deque[float] = field(default_factory=lambda: deque(maxlen=FIGURES_KEPT))
+    wait_seconds: deque[float] = field(default_factory=lambda: deque(maxlen=FIGURES_KEPT))
+    run_seconds: deque[float] = field(default_factory=lambda: deque(maxlen=FIGURES_KEPT))
+    errors: Counter[str] = field(default_factory=Counter)  # error type -> calls that ended with it
+    changed: threading.Condition = field(default_factory=threading.Condition)  # on the runtime's lock
+
+
+def _summary(values: deque[float]) -> dict[str, float]:
+    ordered = sorted(values) or [0.0]
+    return {"p50": round(ordered[len(ordered) // 2], 3), "max": round(ordered[-1], 3)}
 
 
 class Runtime:
@@ -191,11 +218,16 @@ class Runtime:
         # Cold starts: Lambda gives each its own CPU; here they share the machine. Started all at once (50
         # parallel first requests), every one would finish late together, past API Gateway's 29 s; started a
         # few at a time, the first are soon warm and serve the rest. A call still gets an environment of
-        # its own whenever none is idle (up to the function's limit), only its init may wait for a turn.
-        self._changed = threading.Condition()
+        # its own whenever none is idle (up to the function's limit), only its init may wait for a turn, and
+        # the API's functions take turns before the flows' (a flow's task has no 29 s answer to give).
+        # Each function's callers wait on a condition of their own (on one lock): a released environment
+        # wakes one caller of its function, not every waiting thread of the process.
+        self._lock = threading.Lock()
         self._initializing = 0
+        self._api_waiting = 0  # API functions' callers waiting for a turn to start an environment
         self._init_limit = init_limit or max(2, os.cpu_count() or 2)
-        self._pools = {name: _Pool(config, changed=self._changed) for name, config in configs.items()}
+        self._pools = {name: _Pool(config, changed=threading.Condition(self._lock))
+                       for name, config in configs.items()}
         self._zygote = Zygote(python)
         self._environments: dict[str, Environment] = {}  # by access key
         self._numbers = itertools.count(1)
@@ -216,10 +248,20 @@ class Runtime:
         pool = self._pools[name]
         environment, cold = self._acquire(pool)
         invocation = Invocation(str(uuid.uuid4()), payload, float(pool.config.timeout), pool.config.arn)
+        spawned = time.monotonic()
+
+        def initialized() -> None:
+            pool.init_seconds.append(time.monotonic() - spawned)
+            self._initialized()
+
         try:
-            result = environment.run(invocation, self._initialized if cold else lambda: None)
+            result = environment.run(invocation, initialized if cold else lambda: None)
         finally:
             self._release(pool, environment)
+        with pool.changed:
+            pool.run_seconds.append(time.monotonic() - spawned)
+            if result.error_type:
+                pool.errors[result.error_type] += 1
         if not result.errored and len(result.payload) > limit:
             return platform_error("Function.ResponseSizeTooLarge" if limit_error.startswith("Request")
                                   else limit_error, f"Response payload size exceeded maximum allowed ({limit} bytes)")
@@ -227,16 +269,35 @@ class Runtime:
 
     def _acquire(self, pool: _Pool) -> tuple[Environment, bool]:
         """An idle environment of the function, or a new one (True) when it may start one."""
+        asked, api = time.monotonic(), pool.config.api
         with pool.changed:
-            while True:
-                if pool.idle:
-                    return pool.idle.pop(), False
-                if pool.live < pool.config.max_environments and self._initializing < self._init_limit:
-                    pool.live += 1
-                    pool.cold_starts += 1
-                    self._initializing += 1
-                    break
-                pool.changed.wait()
+            for_turn = False  # an API call waiting for a turn to start an environment
+            try:
+                while True:
+                    if pool.idle:
+                        pool.calls += 1
+                        pool.wait_seconds.append(time.monotonic() - asked)
+                        return pool.idle.pop(), False
+                    if pool.live < pool.config.max_environments and self._initializing < self._init_limit and (
+                            api or not self._api_waiting):
+                        pool.live += 1
+                        pool.peak = max(pool.peak, pool.live)
+                        pool.cold_starts += 1
+                        self._initializing += 1
+                        pool.calls += 1
+                        pool.wait_seconds.append(time.monotonic() - asked)
+                        break
+                    if api and not for_turn and pool.live < pool.config.max_environments:
+                        for_turn = True
+                        self._api_waiting += 1
+                    pool.waiting += 1
+                    pool.changed.wait()
+                    pool.waiting -= 1
+            finally:
+                if for_turn:
+                    self._api_waiting -= 1
+                    if not self._api_waiting:  # flows' callers held back for it may start now
+                        self._wake_starters()
         try:
             environment = Environment(pool.config, self._zygote, self.log_dir / f"{pool.config.name}.log",
                                       next(self._numbers))
@@ -249,19 +310,53 @@ class Runtime:
             raise
 
     def _initialized(self) -> None:
-        with self._changed:
+        """An init turn is free: the callers that may start an environment look again."""
+        with self._lock:
             self._initializing -= 1
-            self._changed.notify_all()
+            self._wake_starters()
+
+    def _wake_starters(self) -> None:
+        """Wake the callers that may start an environment (the runtime's lock is held)."""
+        for pool in self._pools.values():
+            if pool.waiting and pool.live < pool.config.max_environments:
+                pool.changed.notify_all()
 
     def _release(self, pool: _Pool, environment: Environment) -> None:
         with pool.changed:
-            if environment.alive and environment.api.init_error is None:
+            keep = environment.alive and environment.api.init_error is None
+            if keep:
                 pool.idle.append(environment)
             else:
-                environment.kill()
                 self._environments.pop(environment.access_key, None)
                 pool.live -= 1
-            pool.changed.notify_all()  # shared by every function's callers
+            pool.changed.notify()  # one caller takes the environment, or starts one in its place
+        if not keep:
+            environment.kill()  # outside the lock: closing its Runtime API waits for that server's thread
+
+    def report(self) -> dict[str, dict[str, Any]]:
+        """Per function called (since the last reset) or busy: calls, environments busy now, calls waiting for one
+        now, environments started and at most alive at once, seconds in init, waiting for an environment and in
+        it (p50 and max), errors by type."""
+        out = {}
+        for name, pool in self._pools.items():
+            with pool.changed:
+                busy = pool.live - len(pool.idle)
+                if pool.calls or pool.waiting or busy:
+                    out[name] = {"calls": pool.calls, "busy": busy, "waiting": pool.waiting,
+                                 "cold_starts": pool.cold_starts, "peak": pool.peak,
+                                 "init_seconds": _summary(pool.init_seconds),
+                                 "wait_seconds": _summary(pool.wait_seconds),
+                                 "run_seconds": _summary(pool.run_seconds), "errors": dict(pool.errors)}
+        return out
+
+    def reset_report(self) -> None:
+        """Start the figures over (environments stay as they are: warm ones are not counted again)."""
+        for pool in self._pools.values():
+            with pool.changed:
+                pool.calls, pool.cold_starts, pool.peak = 0, 0, pool.live
+                for figures in (pool.init_seconds, pool.wait_seconds, pool.run_seconds):
+                    figures.clear()
+                pool.errors.clear()
 
     def expire(self, access_key: str) -> None:
         """Time out the invocation running in the environment that holds `access_key` (a fault)."""

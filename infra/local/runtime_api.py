@@ -7,8 +7,11 @@ request id, deadline and function ARN headers Lambda sends, so the handler sees 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
+import socket
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -40,9 +43,17 @@ class RuntimeApi:
         self.init_error: bytes | None = None
         self._host = host
         self.ready = threading.Event()  # the runtime asked for its first invocation, or failed to start
-        self._server = ThreadingHTTPServer((host, 0), _handler_for(self))
+        self._server = _Server((host, 0), _handler_for(self))
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True, name="runtime-api").start()
+        self._closed = False
+        self._serving = threading.Thread(target=self._serve, daemon=True, name="runtime-api")
+        self._serving.start()
+
+    def _serve(self) -> None:
+        # Each request is awaited without a timeout: `serve_forever` wakes every poll interval to look for a
+        # shutdown, and hundreds of environments doing so kept the cloud's process busy. `close` wakes it.
+        while not self._closed:
+            self._server.handle_request()
 
     @property
     def address(self) -> str:
@@ -72,8 +83,17 @@ class RuntimeApi:
 
     def close(self) -> None:
         self.pending.put(None)  # releases a runtime blocked in /next
-        self._server.shutdown()
+        self._closed = True
+        with contextlib.suppress(OSError), socket.create_connection((self._host, self._server.server_port), timeout=1):
+            pass  # the serving loop takes this connection and sees it is closed
+        self._serving.join(timeout=1)
         self._server.server_close()
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # a killed environment's connection: expected
+            super().handle_error(request, client_address)
 
 
 def _handler_for(api: RuntimeApi) -> type[BaseHTTPRequestHandler]:

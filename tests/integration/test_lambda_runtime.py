@@ -124,3 +124,56 @@ def test_cold_starts_beyond_the_init_limit_wait_their_turn_and_each_call_still_g
     assert len({answer["pid"] for answer in answers}) == 3 and cold_starts == 3
     # one init at a time: each began once the one before had taken its call
     assert second["init_at"] >= first["handled_at"] and third["init_at"] >= second["handled_at"]
+
+
+def _probe(name: str, *, api: bool, init_seconds: float = 0.0) -> FunctionConfig:
+    return FunctionConfig(name=name, code_dir=PROBE, handler="handler.handler", timeout=20, memory=640,
+                          env={"PATH": "/usr/bin:/bin", "PROBE_INIT_SECONDS": str(init_seconds)},
+                          arn=f"arn:aws:lambda:us-east-1:1:function:{name}", api=api)
+
+
+def test_an_api_functions_cold_start_takes_its_turn_before_a_flows_that_waited_longer(tmp_path: Path) -> None:
+    """API Gateway answers in 29 s; a flow's task has no such answer to give: the API's inits go first."""
+    configs = {"flow": _probe("flow", api=False, init_seconds=1), "api": _probe("api", api=True, init_seconds=1)}
+    runtime = Runtime(configs, log_dir=tmp_path / "logs", init_limit=1)
+
+    def waiting(name: str) -> bool:
+        return bool(runtime.report().get(name, {}).get("waiting"))
+
+    try:
+        with ThreadPoolExecutor(3) as pool:
+            first = pool.submit(call_named, runtime, "flow", {"hold": 3})  # takes the one init turn, then holds on
+            _until(lambda: runtime.report().get("flow", {}).get("busy") == 1)
+            flow = pool.submit(call_named, runtime, "flow")  # no idle environment: waits for a turn
+            _until(lambda: waiting("flow"))
+            api = pool.submit(call_named, runtime, "api")  # came later, waits too
+            _until(lambda: waiting("api"))
+            answers = {"first": first.result(), "flow": flow.result(), "api": api.result()}
+    finally:
+        runtime.stop()
+    assert len({answer["pid"] for answer in answers.values()}) == 3  # three environments, one init at a time
+    assert answers["api"]["init_at"] < answers["flow"]["init_at"]  # the later API call started first
+
+
+def test_the_runtime_reports_what_it_did_per_function_and_starts_the_figures_over(runtime: Runtime) -> None:
+    call(runtime, {})
+    call(runtime, {"action": "raise"})
+    figures = runtime.report()["probe"]
+    runtime.reset_report()
+    call(runtime, {})
+    again = runtime.report()["probe"]
+
+    assert (figures["calls"], figures["cold_starts"], figures["busy"], figures["waiting"]) == (2, 1, 0, 0)
+    assert figures["errors"] == {"Unhandled": 1} and figures["init_seconds"]["max"] > 0
+    assert (again["calls"], again["cold_starts"], again["errors"]) == (1, 0, {})  # the warm one was reused
+
+
+def call_named(runtime: Runtime, name: str, event: dict[str, Any] | None = None) -> Any:
+    return json.loads(runtime.invoke(name, json.dumps(event or {}).encode()).payload)
+
+
+def _until(check: Any, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "the runtime never got there"
+        time.sleep(0.01)

@@ -138,3 +138,18 @@ def test_each_execution_of_a_state_machine_runs_on_its_own_input_with_its_defini
     assert [output(run) for run in runs] == [{"size": "small", "n": 1}, {"size": "big", "n": 5}]
     after = moto_scale._syntax_tree.cache_info()
     assert (after.misses - parsed.misses, after.hits - parsed.hits) == (1, 2)  # checked at creation, then run
+
+
+def test_an_update_expression_parsed_once_serves_every_call_with_its_own_values(aws: Any) -> None:
+    ddb = _tables(aws)
+    expression = "SET n = n + :step, label = :label REMOVE gone"
+    for key, step, label in (("a", "2", "first"), ("b", "10", "second"), ("a", "3", "third")):
+        ddb.update_item(TableName="pairs", Key={"pk": {"S": key}, "sk": {"S": "1"}}, UpdateExpression=expression,
+                        ExpressionAttributeValues={":step": {"N": step}, ":label": {"S": label}})
+    with pytest.raises(ddb.exceptions.ClientError, match="Invalid UpdateExpression"):
+        ddb.update_item(TableName="pairs", Key={"pk": {"S": "a"}, "sk": {"S": "1"}}, UpdateExpression="SET n = = 1")
+
+    items = {i["pk"]["S"]: i for i in ddb.scan(TableName="pairs")["Items"]}
+    assert (items["a"]["n"], items["a"]["label"]) == ({"N": "6"}, {"S": "third"})
+    assert (items["b"]["n"], items["b"]["label"]) == ({"N": "15"}, {"S": "second"})
+    assert moto_scale._update_expression.cache_info().hits >= 2  # the expression was parsed once, not per call

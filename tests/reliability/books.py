@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import boto3
+import httpx
 from reelgate.dynamo import from_dynamo
 
 from tests.e2e.conftest import LocalCloud
@@ -48,3 +49,14 @@ def queue_count(cloud: LocalCloud) -> int:
 def unfinished(cloud: LocalCloud) -> list[str]:
     """Jobs not in a terminal state (queued, submitting, running)."""
     return [str(j["job_id"]) for j in jobs(cloud) if j.get("status") not in ("succeeded", "failed")]
+
+
+def busy_functions(cloud: LocalCloud) -> dict[str, int]:
+    """Functions running or about to run an invocation now (the local Lambda runtime's figures), with how many."""
+    report = httpx.get(f"{cloud.info['aws_endpoint']}/_reelgate/lambda", timeout=30).json()
+    return {name: busy for name, figures in report.items() if (busy := figures["busy"] + figures["waiting"])}
+
+
+def drained(cloud: LocalCloud) -> bool:
+    """Nothing left running: every job terminal, the queue counter at zero, no function busy."""
+    return not unfinished(cloud) and queue_count(cloud) == 0 and not busy_functions(cloud)

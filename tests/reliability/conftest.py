@@ -7,6 +7,7 @@ REELGATE_RELIABILITY_PROFILE=short (CI, a few minutes) or full (the figures issu
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +16,7 @@ import pytest
 
 from tests.e2e import conftest as e2e
 from tests.e2e.conftest import DEV_KEY, TOPVIEW_FAST, Hooks, LocalCloud, Site, admin_environment, running_cloud
-from tests.reliability import tally
+from tests.reliability import books, tally
 
 site = e2e.site  # the e2e suites' file server (its own host:port is allowlisted) and webhook receiver
 hooks = e2e.hooks
@@ -60,6 +61,23 @@ def cloud(site: Site, hooks: Hooks, tmp_path_factory: pytest.TempPathFactory) ->
     ) as (info, env):
         # the cloud's own log (stderr) is read by the secrets suite along with the function logs
         yield LocalCloud(info["api"], info | {"cloud_log": str(log_dir / "cloud.log")}, admin_environment(env, info))
+
+
+DRAIN_SECONDS = 600.0  # the full load's last renders and generations settle well within this
+
+
+@pytest.fixture(scope="module", autouse=True)
+def drained(cloud: LocalCloud) -> None:
+    """Each suite starts on a cloud the suites before it have finished with (a load's last jobs, retried
+    webhooks): every job terminal, the queue counter at zero, no function running. Its timeouts and its
+    seconds are then its own. A cloud that does not drain in time is noted under the table."""
+    deadline = time.monotonic() + DRAIN_SECONDS
+    while not books.drained(cloud):
+        if time.monotonic() > deadline:
+            tally.NOTES.append(f"not drained after {DRAIN_SECONDS:.0f} s: {len(books.unfinished(cloud))} jobs "
+                               f"unfinished, functions busy {books.busy_functions(cloud)}")
+            return
+        time.sleep(1)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -1,6 +1,7 @@
 """Load: submissions in parallel across the toolkit (tests/e2e/soak.py's driver, no faults) and the mobile
 API (text2video, one Apphud user each): zero lost, zero duplicated, every job terminal, the books exact;
-throughput and p50/p99 of the accept path go under the table. Sizes come from the profile."""
+throughput and p50/p99 of the accept path go under the table, with what the local Lambda runtime did for the
+API's functions (environments started, init and wait seconds). Sizes come from the profile."""
 
 from __future__ import annotations
 
@@ -14,11 +15,12 @@ from typing import Any
 
 import httpx
 
+from infra.registry import FUNCTIONS
 from tests.e2e import soak
-from tests.e2e.conftest import LocalCloud, wait_for
+from tests.e2e.conftest import LocalCloud
 from tests.e2e.test_mobile import subscriber
 from tests.reliability import tally
-from tests.reliability.books import jobs, queue_count
+from tests.reliability.books import jobs
 from tests.reliability.conftest import PROFILE
 from tests.reliability.tally import Cases
 
@@ -72,8 +74,19 @@ def _percentile(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
 
 
+def lambda_figures(cloud: LocalCloud) -> str:
+    """What the local Lambda runtime did for the API's functions during the run (`runtime.Runtime.report`)."""
+    report = httpx.get(f"{cloud.info['aws_endpoint']}/_reelgate/lambda", timeout=30).json()
+    api = {fn.name for fn in FUNCTIONS if fn.routes}
+    return "; ".join(
+        f"{name} {f['calls']} calls, {f['cold_starts']} environments started (init p50 "
+        f"{f['init_seconds']['p50']:.1f} s, max {f['init_seconds']['max']:.1f} s), wait for one max "
+        f"{f['wait_seconds']['max']:.1f} s"
+        for name, f in report.items() if name in api and f["cold_starts"])
+
+
 def test_submissions_in_parallel_are_neither_lost_nor_duplicated(cloud: LocalCloud, cases: Cases) -> None:
-    wait_for(lambda: queue_count(cloud) == 0, timeout=300)  # earlier suites' toolkit jobs have settled
+    httpx.delete(f"{cloud.info['aws_endpoint']}/_reelgate/lambda", timeout=30).raise_for_status()  # this run's figures
     toolkit_total = PROFILE.load_submissions * 3 // 5
     mobile_total = PROFILE.load_submissions - toolkit_total
     toolkit_concurrency = max(1, PROFILE.load_concurrency * 3 // 5)
@@ -113,4 +126,5 @@ def test_submissions_in_parallel_are_neither_lost_nor_duplicated(cloud: LocalClo
         f"load: {len(ids)} submissions ({toolkit_total} toolkit, {mobile_total} mobile) at concurrency "
         f"{PROFILE.load_concurrency}: {len(ids) / seconds:.1f} jobs/s end to end over {seconds:.0f} s; accept path "
         f"p50 {_percentile(accept, 50) * 1000:.0f} ms, p99 {_percentile(accept, 99) * 1000:.0f} ms")
+    tally.NOTES.append(f"load, local Lambda: {lambda_figures(cloud)}")
     cases.verify()

@@ -108,6 +108,20 @@ def test_a_function_slower_than_the_integration_timeout_gets_a_504() -> None:
     assert (answer.status_code, json.loads(answer.data)) == (504, {"message": "Endpoint request timed out"})
 
 
+def test_a_function_that_times_out_as_the_integration_timeout_runs_out_gets_a_504_not_a_502() -> None:
+    """The function's 29 s timeout and the gateway's end together; whichever thread wakes first, the caller sees
+    API Gateway's 504 (its timer started before the invocation), never the timed-out function's 502."""
+    now = [0.0]
+
+    def times_out(name: str, event: dict[str, Any]) -> dict[str, Any]:
+        now[0] += 29.0  # the function ran until its timeout struck; its error is ready at once
+        raise TimeoutError("Task timed out after 29.00 seconds")
+
+    answer = Client(Gateway(FakeRuntime(times_out), clock=lambda: now[0])).get("/health")
+
+    assert (answer.status_code, json.loads(answer.data)) == (504, {"message": "Endpoint request timed out"})
+
+
 def test_one_content_type_the_functions_own_as_api_gateway_merges_headers() -> None:
     def typed(name: str, event: dict[str, Any]) -> dict[str, Any]:
         return {"statusCode": 200, "body": "x", "headers": {"Content-Type": "text/plain", "X-A": "1"},
