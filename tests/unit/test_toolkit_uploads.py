@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import boto3
 import pytest
 from botocore.config import Config
+from reelgate.storage import metadata_text, metadata_value
 from reelgate.toolkit.keys import ApiKey
 from reelgate.toolkit.schemas import InvalidPayload
 from reelgate.toolkit.uploads import presign
@@ -65,3 +66,19 @@ def test_a_concatenation_manifest_goes_to_the_concatenate_inbox_as_json(s3) -> N
                                         "content_type": "application/json"})
     assert answer["upload_key"] == "inbox/k1/concatenate/reels/Reel.JSON"
     assert answer["headers"] == {"Content-Type": "application/json"}
+
+
+def test_text_that_is_not_plain_ascii_travels_as_an_rfc_2047_word_and_reads_back(s3) -> None:
+    """S3 metadata is US-ASCII (botocore refuses the rest): an id in any language still gets its upload."""
+    for text in ("été 日本 🎬", "tab\there"):
+        answer = presign(s3, "media", KEY, body(metadata={"id": text}))
+        sent = answer["headers"]["x-amz-meta-id"]
+        assert sent.isascii() and sent.isprintable() and sent.startswith("=?utf-8?")
+        assert metadata_text(sent) == text
+    assert metadata_value("request-123") == "request-123" == metadata_text("request-123")
+
+
+@pytest.mark.parametrize("change", [{"filename": "a\udc80.jpg"}, {"metadata": {"id": "\ud800"}}])
+def test_an_unpaired_surrogate_is_refused_as_bad_text(s3, change: dict[str, Any]) -> None:
+    with pytest.raises(InvalidPayload, match="not valid Unicode text"):
+        presign(s3, "media", KEY, body(**change))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from email.header import Header, decode_header, make_header
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,18 @@ INBOX = "inbox/"
 MOBILE_INBOX = f"{INBOX}mobile/"  # mobile callers' uploads (POST /uploads): read by key, never a trigger
 SEGMENTS = "segments/"  # a segmented render's still and parts, deleted once joined (else expired by lifecycle)
 PRESIGN_SECONDS = Settings.model_fields["presign_seconds"].default
+_ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
+
+
+def metadata_value(text: str) -> str:
+    """S3 user metadata travels in HTTP headers, US-ASCII only (botocore refuses anything else): other text
+    goes as one RFC 2047 encoded word, the form S3 itself uses for such values; `metadata_text` reads it."""
+    return text if text.isascii() and text.isprintable() else Header(text, "utf-8").encode(maxlinelen=0)
+
+
+def metadata_text(value: str) -> str:
+    """A metadata value as its sender meant it: an RFC 2047 encoded word decoded, anything else as is."""
+    return str(make_header(decode_header(value))) if _ENCODED_WORD.fullmatch(value) else value
 
 
 def presigned_put(s3: Any, bucket: str, key: str, content_type: str, *, expires: int,
@@ -23,7 +37,7 @@ def presigned_put(s3: Any, bucket: str, key: str, content_type: str, *, expires:
     The signature covers the content type, the `x-amz-meta-*` metadata and, when given, the length: real
     S3 refuses a presigned PUT whose signed headers are missing or different, so none can be swapped.
     """
-    meta = dict(metadata or {})
+    meta = {name: metadata_value(value) for name, value in (metadata or {}).items()}
     params: dict[str, Any] = {"Bucket": bucket, "Key": key, "ContentType": content_type, "Metadata": meta}
     headers = {"Content-Type": content_type} | {f"x-amz-meta-{name}": value for name, value in meta.items()}
     if content_length is not None:

@@ -122,12 +122,29 @@ def _validator(schema: dict[str, Any]) -> Draft7Validator:
 
 def validate(schema: dict[str, Any], payload: Any) -> dict[str, Any]:
     """The payload if valid; else InvalidPayload naming the first problem and the field it is in."""
+    _check_text(payload, "")
     error = next(_validator(schema).iter_errors(payload), None)
     if error is None:
         return dict(payload)
     where = ".".join(str(part) for part in error.absolute_path)
     detail = _detail(error)
     raise InvalidPayload(f"{where}: {detail}" if where else detail)
+
+
+def _check_text(value: Any, where: str) -> None:
+    """JSON's `\\ud800`-style escapes can name half of a surrogate pair, which no UTF-8 store or header takes."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidPayload(f"{where or 'the body'}: is not valid Unicode text (an unpaired surrogate)") from None
+    elif isinstance(value, dict):
+        for name, item in value.items():
+            _check_text(name, where)
+            _check_text(item, f"{where}.{name}" if where else str(name))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_text(item, f"{where}.{index}" if where else str(index))
 
 
 def _detail(error: ValidationError) -> str:
