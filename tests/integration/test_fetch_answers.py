@@ -17,7 +17,17 @@ import pytest
 from reelgate import fetch
 from reelgate.fetch import FetchError, UnsafeURL, fetch_all, fetch_to_file, post
 
-from tests.integration.test_fetch import PNG, PUBLIC_IP, FakeNetwork, Site, network, reply  # noqa: F401
+from tests.integration import test_fetch
+from tests.integration.test_fetch import (  # noqa: F401 (network is a fixture)
+    PNG,
+    PUBLIC_IP,
+    FakeNetwork,
+    Site,
+    _certificates,
+    network,
+    redirect,
+    reply,
+)
 
 
 @pytest.fixture
@@ -129,12 +139,84 @@ def test_a_webhook_goes_to_the_validated_address_as_its_host(
     site.routes["/hook"] = reply(b"{}", "application/json")
     network.routes[(PUBLIC_IP, 80)] = ("127.0.0.1", site.port)
 
-    answer = post("http://hooks.example/hook", content=b"{}", headers={}, timeout=5, resolver=lambda h, p: [PUBLIC_IP])
+    answer = post("http://hooks.example/hook", content=b'{"event": 1}', headers={}, timeout=5,
+                  resolver=lambda h, p: [PUBLIC_IP])
 
     assert answer.status_code == 200
+    assert site.requests[0].body == b'{"event": 1}'
     assert network.connects == [(PUBLIC_IP, 80)]
     assert site.requests[0].headers["Host"] == "hooks.example"
     assert "hooks.example" not in network.lookups
+
+
+def test_the_first_reachable_address_serves_the_whole_fetch(
+    settings_env: Any, site: Site, network: FakeNetwork, tmp_path: Path  # noqa: F811
+) -> None:
+    site.routes["/a.png"] = reply(PNG)
+    network.routes[(PUBLIC_IP, 80)] = ("127.0.0.1", site.port)
+
+    got = fetch_to_file("http://two.example/a.png", tmp_path / "a", resolver=lambda h, p: [PUBLIC_IP, "93.184.216.35"])
+
+    assert got.path.read_bytes() == PNG
+    assert network.connects == [(PUBLIC_IP, 80)]
+
+
+def test_every_validated_address_is_tried_in_turn(
+    settings_env: Any, site: Site, network: FakeNetwork, tmp_path: Path  # noqa: F811
+) -> None:
+    site.routes["/a.png"] = reply(PNG)
+    addresses = [PUBLIC_IP, "93.184.216.35", "93.184.216.36"]
+    network.routes[(addresses[-1], 80)] = ("127.0.0.1", site.port)
+
+    assert fetch_to_file("http://three.example/a.png", tmp_path / "a", resolver=lambda h, p: addresses).size == len(PNG)
+    assert network.connects == [(address, 80) for address in addresses]
+
+
+def test_credentials_in_a_url_stay_out_of_messages(allow: Any, site: Site, tmp_path: Path) -> None:
+    url = site.url("/missing").replace("http://", "http://user:hunter2@")
+
+    with pytest.raises(FetchError) as caught:
+        fetch_to_file(url, tmp_path / "m")
+    assert str(caught.value) == f"{site.url('/missing')} answered HTTP 404"
+
+
+def test_a_connection_verified_for_one_host_never_serves_another(
+    settings_env: Any, network: FakeNetwork, monkeypatch: pytest.MonkeyPatch, tmp_path: Path  # noqa: F811
+) -> None:
+    # (No keep-alive at all, and redirect answers are closed unread, which also drops their connection.)
+    # Given a keep-alive HTTPS server at one IP with a certificate for media.example only,
+    monkeypatch.setattr(test_fetch._Handler, "protocol_version", "HTTP/1.1")
+    server_ctx, client_ctx = _certificates(tmp_path, "media.example")
+    monkeypatch.setattr(fetch, "_ssl_context", lambda: client_ctx)
+    tls_site = Site(tls=server_ctx)
+    tls_site.routes["/go"] = redirect("https://other.example/a.png")  # a name at the same IP
+    tls_site.routes["/a.png"] = reply(PNG)
+    network.routes[(PUBLIC_IP, 443)] = ("127.0.0.1", tls_site.port)
+    try:
+        # When a redirect leads to the other name, the connection opened for media.example is not reused
+        with pytest.raises(FetchError, match="CERTIFICATE_VERIFY_FAILED"):
+            fetch_to_file("https://media.example/go", tmp_path / "a", resolver=lambda h, p: [PUBLIC_IP])
+    finally:
+        tls_site.stop()
+    # Then the second name got a handshake of its own, which failed, and no request
+    assert [seen.path for seen in tls_site.requests] == ["/go"]
+    assert network.connects == [(PUBLIC_IP, 443), (PUBLIC_IP, 443)]
+
+
+def test_proxy_settings_in_the_environment_are_ignored(allow: Any, site: Site, tmp_path: Path) -> None:
+    proxy = Site()  # a proxy would resolve the name itself, undoing the pinning
+    try:
+        for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
+            allow.setenv(name, f"http://127.0.0.1:{proxy.port}")
+        for name in ("NO_PROXY", "no_proxy"):
+            allow.delenv(name, raising=False)
+        site.routes["/a.png"] = reply(PNG)
+
+        assert fetch_to_file(site.url("/a.png"), tmp_path / "a").path.read_bytes() == PNG
+        assert post(site.url("/a.png"), content=b"{}", headers={}, timeout=5).status_code == 200
+    finally:
+        proxy.stop()
+    assert proxy.requests == []
 
 
 # --- Several at once ------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import httpcore
+import httpx
 import pytest
 from reelgate import deadline, fetch
 from reelgate.fetch import FetchError
@@ -167,3 +168,10 @@ def test_a_connect_is_bounded_and_so_is_the_stream_it_gives(clock: Any) -> None:
     with pytest.raises(httpcore.ConnectTimeout):
         backend.connect_tcp("93.184.216.34", 443)
     assert len(inner.calls) == 3
+
+
+def test_the_clients_own_timeout_is_what_is_left(clock: Any) -> None:
+    with fetch._client(NOW + 10) as client:
+        assert client.timeout == httpx.Timeout(10)
+    with fetch._client(NOW + 0.5) as client:
+        assert client.timeout == httpx.Timeout(0.5)
