@@ -193,6 +193,15 @@ def test_an_invalid_object_is_one_failed_job_charged_nothing(cloud, toolkit, key
     assert toolkit._sfn.started == [] and credits(cloud, key) == 100
 
 
+def test_a_refused_objects_kind_is_cut_to_64_characters(cloud, toolkit, key) -> None:
+    record = put(cloud, f"inbox/{key.key_id}/{'k' * 100}/x.png", "06")
+    [job_id] = ingest(toolkit, aws.client("s3"), {"Records": [record]})
+
+    job = jobs(cloud).get(job_id)
+    assert job.status == JobStatus.FAILED and job.kind == "toolkit." + "k" * 56
+    assert "is not a kind of job" in job.error
+
+
 @pytest.mark.parametrize("key_name", [
     "inbox/mobile/com.example.app/u1/photo.png",  # mobile uploads are never a trigger by themselves
     "inbox/photo.png", "inbox/unknownkey/image2video/x.png", "outbox/k/image2video/x.png",
