@@ -144,6 +144,8 @@ def test_a_webhook_goes_to_the_validated_address_as_its_host(
 
     assert answer.status_code == 200
     assert site.requests[0].body == b'{"event": 1}'
+    answer.raise_for_status()  # the answer keeps its request (the pinned one, to the IP)
+    assert (answer.request.method, answer.request.url) == ("POST", f"http://{PUBLIC_IP}/hook")
     assert network.connects == [(PUBLIC_IP, 80)]
     assert site.requests[0].headers["Host"] == "hooks.example"
     assert "hooks.example" not in network.lookups
@@ -172,8 +174,8 @@ def test_every_validated_address_is_tried_in_turn(
     assert network.connects == [(address, 80) for address in addresses]
 
 
-def test_credentials_in_a_url_stay_out_of_messages(allow: Any, site: Site, tmp_path: Path) -> None:
-    url = site.url("/missing").replace("http://", "http://user:hunter2@")
+def test_credentials_and_fragments_stay_out_of_messages(allow: Any, site: Site, tmp_path: Path) -> None:
+    url = site.url("/missing").replace("http://", "http://user:hunter2@") + "#part"
 
     with pytest.raises(FetchError) as caught:
         fetch_to_file(url, tmp_path / "m")
@@ -219,6 +221,20 @@ def test_proxy_settings_in_the_environment_are_ignored(allow: Any, site: Site, t
     assert proxy.requests == []
 
 
+def test_a_chunked_webhook_answer_is_kept_as_sent(allow: Any, site: Site) -> None:
+    def chunked(h: BaseHTTPRequestHandler) -> None:
+        h.protocol_version = "HTTP/1.1"
+        h.send_response(200)
+        h.send_header("Transfer-Encoding", "chunked")
+        h.send_header("Connection", "close")
+        h.end_headers()
+        h.wfile.write(b"3\r\none\r\n3\r\ntwo\r\n5\r\nthree\r\n0\r\n\r\n")
+
+    site.routes["/hook"] = chunked
+
+    assert post(site.url("/hook"), content=b"{}", headers={}, timeout=5).content == b"onetwothree"
+
+
 # --- Several at once ------------------------------------------------------------------------------
 
 
@@ -238,10 +254,11 @@ def test_after_a_failure_no_queued_fetch_starts(
         reply(b"clip", "video/mp4")(h)
 
     monkeypatch.setattr(fetch, "ThreadPoolExecutor", HeldUntilExit)
-    urls = ["http://10.0.0.1/refused.mp4"] + [site.url(f"/{index}.mp4") for index in range(10)]
+    urls = [site.url(f"/{index}.mp4") for index in range(10)]
+    urls.insert(1, "http://10.0.0.1/refused.mp4")  # not first: fetch_all must not wait for the one before it
     for index in range(10):
         site.routes[f"/{index}.mp4"] = held
-    # When the first fails at once
+    # When the second fails at once
     with pytest.raises(UnsafeURL, match="private address"):
         fetch_all(urls, tmp_path / "clips")
     # Then the 7 running fetches end, the worker freed by the failure may have taken one more, and no other starts
