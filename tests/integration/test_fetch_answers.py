@@ -102,6 +102,16 @@ def test_an_answer_without_a_content_type_has_none(allow: Any, site: Site, tmp_p
 # --- Requests and failures ------------------------------------------------------------------------
 
 
+def test_only_a_redirect_status_with_a_location_is_followed(allow: Any, site: Site, tmp_path: Path) -> None:
+    site.routes["/moved"] = raw(302, ("Content-Length", "0"))
+    site.routes["/page.png"] = raw(200, ("Location", "/elsewhere"), ("Content-Length", str(len(PNG))), body=PNG)
+
+    with pytest.raises(FetchError, match=r"/moved answered HTTP 302$"):
+        fetch_to_file(site.url("/moved"), tmp_path / "m")
+    assert fetch_to_file(site.url("/page.png"), tmp_path / "p").path.read_bytes() == PNG
+    assert [seen.path for seen in site.requests] == ["/moved", "/page.png"]
+
+
 def test_a_fetch_says_who_it_is(allow: Any, site: Site, tmp_path: Path) -> None:
     site.routes["/a.png"] = reply(PNG)
 

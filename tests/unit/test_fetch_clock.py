@@ -113,11 +113,13 @@ def test_reads_and_writes_are_bounded_by_the_deadline(clock: Any) -> None:
     assert stream.read(1024, 5.0) == b"data"
     stream.read(512, None)
     stream.write(b"hello", 30.0)
+    stream.write(b"short", 2.0)
     stream.write(b"again", None)
     assert stream.get_extra_info("ssl_object") == "extra ssl_object"
     stream.close()
 
-    assert inner.calls == [("read", 1024, 5.0), ("read", 512, 10), ("write", b"hello", 10), ("write", b"again", 10),
+    assert inner.calls == [("read", 1024, 5.0), ("read", 512, 10), ("write", b"hello", 10), ("write", b"short", 2.0),
+                           ("write", b"again", 10),
                            ("close",)]
 
 
