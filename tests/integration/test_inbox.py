@@ -102,6 +102,7 @@ def test_a_manifest_in_the_concatenate_inbox_starts_a_concatenation(cloud, toolk
     job = jobs(cloud).get(job_id)
     assert (job.kind, job.owner, job.cost, len(job.input["video_urls"])) == ("toolkit.concatenate", key.owner, 35, 2)
     assert job.input["output_key"] == f"outbox/{key.key_id}/reel.JSON.{job_id}.mp4"
+    assert job.input["endpoint"] == "/v1/video/concatenate"  # the flow answers and bills as that endpoint
     assert credits(cloud, key) == 65 and toolkit._sfn.started == [job_id]
 
 
@@ -177,7 +178,7 @@ def test_the_http_concatenation_takes_no_keys() -> None:
 @pytest.mark.parametrize(("name", "metadata", "reason"), [
     ("image2video/bad.png", {"length": "long"}, "length must be a number"),
     ("image2video/bad.png", {"frame_rate": "240"}, "frame_rate"),
-    ("image2video/notes.txt", {}, "is not an image"),
+    ("image2video/notes.txt", {}, "notes.txt is not an image: the name must end in .jpg, .jpeg, .png, .webp"),
     ("resize/x.png", {}, "is not a kind of job"),
 ])
 def test_an_invalid_object_is_one_failed_job_charged_nothing(cloud, toolkit, key, name, metadata, reason) -> None:
