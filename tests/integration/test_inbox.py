@@ -71,6 +71,8 @@ def test_an_image_in_a_keys_inbox_starts_a_job_charged_to_that_key(cloud, toolki
     assert (job.owner, job.status, job.cost) == (key.owner, JobStatus.QUEUED, 10)
     assert (job.input["length"], job.input["id"]) == (2, "req-7")
     assert job.input["output_key"] == f"outbox/{key.key_id}/trip/Beach Day.JPG.{job_id}.mp4"
+    assert (job.input["endpoint"], job.input["source_key"]) == (
+        "/v1/image/convert/video", f"inbox/{key.key_id}/image2video/trip/Beach Day.JPG")
     assert toolkit._sfn.started == [job_id] and credits(cloud, key) == 90
 
 
