@@ -141,6 +141,8 @@ def test_a_manifest_may_name_objects_of_its_own_keys_inbox_and_outbox(cloud, too
     ("inbox/{other}/clips/a.mp4", "must name an object under inbox/{key}/"),  # another tenant's object
     ("outbox/{other}/x.mp4", "must name an object under inbox/{key}/"),
     ("inbox/{key}/../{other}/clips/a.mp4", "must name an object under"),
+    ("inbox/{key}//clips/a.mp4", "must name an object under"),
+    ("inbox/{key}/./clips/a.mp4", "must name an object under"),
     ("inbox/mobile/app/user/a.jpg", "must name an object under"),
     ("videos/j.mp4", "must name an object under"),
     ("inbox/{key}/clips/missing.mp4", "no object"),
@@ -231,3 +233,20 @@ def test_a_redelivered_event_maps_to_the_same_job_id(cloud, toolkit, key) -> Non
 
     newer = put(cloud, f"inbox/{key.key_id}/image2video/bad.png", "09", length="many")  # a new version: a new job
     assert ingest(toolkit, aws.client("s3"), {"Records": [newer]}) != first
+
+
+def test_an_object_outside_the_inboxes_does_not_stop_the_rest_of_its_event(cloud, toolkit, key) -> None:
+    stray = put(cloud, "inbox/photo.png", "10")
+    image = put(cloud, f"inbox/{key.key_id}/image2video/a.png", "11")
+
+    assert len(ingest(toolkit, aws.client("s3"), {"Records": [stray, image]})) == 1
+
+
+def test_without_a_sequencer_the_etag_tells_versions_apart(cloud, toolkit, key) -> None:
+    record = put(cloud, f"inbox/{key.key_id}/image2video/bad.png", "", length="many")  # one failed job each
+    del record["s3"]["object"]["sequencer"]
+    first, second = ({"s3": {**record["s3"], "object": {**record["s3"]["object"], "eTag": tag}}} for tag in "ab")
+
+    [one] = ingest(toolkit, aws.client("s3"), {"Records": [first]})
+    [two] = ingest(toolkit, aws.client("s3"), {"Records": [second]})
+    assert one != two and ingest(toolkit, aws.client("s3"), {"Records": [first]}) == [one]
