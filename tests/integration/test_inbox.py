@@ -112,6 +112,7 @@ def test_a_manifest_in_the_concatenate_inbox_starts_a_concatenation(cloud, toolk
     ("bad.json", b"{not json", "not valid JSON"),
     ("bad.json", b'{"video_urls": []}', "video_urls"),
     ("reel.txt", b"{}", "is not a manifest"),
+    ("big.json", b" " * (256 * 1024 + 1), "the manifest is larger than 262144 bytes"),
 ])
 def test_a_bad_manifest_is_one_failed_job(cloud, toolkit, key, name, body, reason) -> None:
     record = put_manifest(cloud, f"inbox/{key.key_id}/concatenate/{name}", "07", body)
