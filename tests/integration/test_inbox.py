@@ -71,6 +71,8 @@ def test_an_image_in_a_keys_inbox_starts_a_job_charged_to_that_key(cloud, toolki
     assert (job.owner, job.status, job.cost) == (key.owner, JobStatus.QUEUED, 10)
     assert (job.input["length"], job.input["id"]) == (2, "req-7")
     assert job.input["output_key"] == f"outbox/{key.key_id}/trip/Beach Day.JPG.{job_id}.mp4"
+    assert (job.input["endpoint"], job.input["source_key"]) == (
+        "/v1/image/convert/video", f"inbox/{key.key_id}/image2video/trip/Beach Day.JPG")
     assert toolkit._sfn.started == [job_id] and credits(cloud, key) == 90
 
 
@@ -102,6 +104,7 @@ def test_a_manifest_in_the_concatenate_inbox_starts_a_concatenation(cloud, toolk
     job = jobs(cloud).get(job_id)
     assert (job.kind, job.owner, job.cost, len(job.input["video_urls"])) == ("toolkit.concatenate", key.owner, 35, 2)
     assert job.input["output_key"] == f"outbox/{key.key_id}/reel.JSON.{job_id}.mp4"
+    assert job.input["endpoint"] == "/v1/video/concatenate"  # the flow answers and bills as that endpoint
     assert credits(cloud, key) == 65 and toolkit._sfn.started == [job_id]
 
 
@@ -109,6 +112,7 @@ def test_a_manifest_in_the_concatenate_inbox_starts_a_concatenation(cloud, toolk
     ("bad.json", b"{not json", "not valid JSON"),
     ("bad.json", b'{"video_urls": []}', "video_urls"),
     ("reel.txt", b"{}", "is not a manifest"),
+    ("big.json", b" " * (256 * 1024 + 1), "the manifest is larger than 262144 bytes"),
 ])
 def test_a_bad_manifest_is_one_failed_job(cloud, toolkit, key, name, body, reason) -> None:
     record = put_manifest(cloud, f"inbox/{key.key_id}/concatenate/{name}", "07", body)
@@ -138,6 +142,8 @@ def test_a_manifest_may_name_objects_of_its_own_keys_inbox_and_outbox(cloud, too
     ("inbox/{other}/clips/a.mp4", "must name an object under inbox/{key}/"),  # another tenant's object
     ("outbox/{other}/x.mp4", "must name an object under inbox/{key}/"),
     ("inbox/{key}/../{other}/clips/a.mp4", "must name an object under"),
+    ("inbox/{key}//clips/a.mp4", "must name an object under"),
+    ("inbox/{key}/./clips/a.mp4", "must name an object under"),
     ("inbox/mobile/app/user/a.jpg", "must name an object under"),
     ("videos/j.mp4", "must name an object under"),
     ("inbox/{key}/clips/missing.mp4", "no object"),
@@ -177,7 +183,7 @@ def test_the_http_concatenation_takes_no_keys() -> None:
 @pytest.mark.parametrize(("name", "metadata", "reason"), [
     ("image2video/bad.png", {"length": "long"}, "length must be a number"),
     ("image2video/bad.png", {"frame_rate": "240"}, "frame_rate"),
-    ("image2video/notes.txt", {}, "is not an image"),
+    ("image2video/notes.txt", {}, "notes.txt is not an image: the name must end in .jpg, .jpeg, .png, .webp"),
     ("resize/x.png", {}, "is not a kind of job"),
 ])
 def test_an_invalid_object_is_one_failed_job_charged_nothing(cloud, toolkit, key, name, metadata, reason) -> None:
@@ -191,6 +197,15 @@ def test_an_invalid_object_is_one_failed_job_charged_nothing(cloud, toolkit, key
     assert (job.kind, job.slots, job.input) == (f"toolkit.{name.split('/')[0]}", [],
                                                 {"source_key": f"inbox/{key.key_id}/{name}"})
     assert toolkit._sfn.started == [] and credits(cloud, key) == 100
+
+
+def test_a_refused_objects_kind_is_cut_to_64_characters(cloud, toolkit, key) -> None:
+    record = put(cloud, f"inbox/{key.key_id}/{'k' * 100}/x.png", "06")
+    [job_id] = ingest(toolkit, aws.client("s3"), {"Records": [record]})
+
+    job = jobs(cloud).get(job_id)
+    assert job.status == JobStatus.FAILED and job.kind == "toolkit." + "k" * 56
+    assert "is not a kind of job" in job.error
 
 
 @pytest.mark.parametrize("key_name", [
@@ -219,3 +234,20 @@ def test_a_redelivered_event_maps_to_the_same_job_id(cloud, toolkit, key) -> Non
 
     newer = put(cloud, f"inbox/{key.key_id}/image2video/bad.png", "09", length="many")  # a new version: a new job
     assert ingest(toolkit, aws.client("s3"), {"Records": [newer]}) != first
+
+
+def test_an_object_outside_the_inboxes_does_not_stop_the_rest_of_its_event(cloud, toolkit, key) -> None:
+    stray = put(cloud, "inbox/photo.png", "10")
+    image = put(cloud, f"inbox/{key.key_id}/image2video/a.png", "11")
+
+    assert len(ingest(toolkit, aws.client("s3"), {"Records": [stray, image]})) == 1
+
+
+def test_without_a_sequencer_the_etag_tells_versions_apart(cloud, toolkit, key) -> None:
+    record = put(cloud, f"inbox/{key.key_id}/image2video/bad.png", "", length="many")  # one failed job each
+    del record["s3"]["object"]["sequencer"]
+    first, second = ({"s3": {**record["s3"], "object": {**record["s3"]["object"], "eTag": tag}}} for tag in "ab")
+
+    [one] = ingest(toolkit, aws.client("s3"), {"Records": [first]})
+    [two] = ingest(toolkit, aws.client("s3"), {"Records": [second]})
+    assert one != two and ingest(toolkit, aws.client("s3"), {"Records": [first]}) == [one]

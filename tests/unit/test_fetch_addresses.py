@@ -92,8 +92,9 @@ def test_public_addresses_pass(address: str) -> None:
     [
         ("ftp://example.com/a.png", "only http and https"),
         ("file:///etc/passwd", "only http and https"),
-        ("/relative/path.png", "only http and https"),
-        ("http:///nohost", "no host"),
+        ("/relative/path.png", "^only http and https URLs are allowed, not 'a relative URL'$"),
+        ("http:///nohost", "^URL has no host$"),
+        ("http://a\x00b/", r"^invalid URL: Invalid non-printable ASCII character in URL, '\\x00' at position 8\.$"),
         ("http://example.com:99999/", "invalid URL"),
     ],
 )

@@ -49,3 +49,30 @@ def test_an_allowlisted_host_port_keeps_its_port(settings_env: pytest.MonkeyPatc
     assert fetch._validated_addresses(fetch._parse("http://sim.local:8080/x"), public) == ()  # connect by name
     with pytest.raises(UnsafeURL, match="port 8081"):
         fetch._validated_addresses(fetch._parse("http://sim.local:8081/x"), public)
+
+
+@pytest.mark.parametrize(("port", "message"), [(0, "invalid URL: port 0 is out of range"),
+                                               (1, "port 1 is not allowed on public hosts"),
+                                               (65535, "port 65535 is not allowed on public hosts"),
+                                               (65536, "invalid URL: port 65536 is out of range")])
+def test_a_port_out_of_range_is_an_invalid_url(settings_env: Any, port: int, message: str) -> None:
+    with pytest.raises(UnsafeURL, match=f"^{message}$" if port in (0, 65536) else message):
+        fetch._validated_addresses(fetch._parse(f"http://cdn.example:{port}/x"), public)
+
+
+def test_an_ipv6_host_is_allowlisted_in_brackets(settings_env: pytest.MonkeyPatch) -> None:
+    settings_env.setenv("REELGATE_URL_ALLOWLIST", "[::1]:8080")
+
+    assert fetch._validated_addresses(fetch._parse("http://[::1]:8080/x"), public) == ()
+
+
+def test_ipv4_addresses_are_tried_first(settings_env: Any) -> None:
+    answer = ["2606:4700:4700::1111", PUBLIC_IP, "2606:4700:4700::1001", "8.8.8.8"]
+
+    assert fetch._validated_addresses(fetch._parse("https://cdn.example/x"), lambda h, p: answer) == (
+        PUBLIC_IP, "8.8.8.8", "2606:4700:4700::1111", "2606:4700:4700::1001")
+
+
+def test_a_name_without_addresses_cannot_be_resolved(settings_env: Any) -> None:
+    with pytest.raises(fetch.FetchError, match=r"^cannot resolve cdn\.example: no addresses$"):
+        fetch._validated_addresses(fetch._parse("https://cdn.example/x"), lambda h, p: [])

@@ -43,45 +43,38 @@ _POST_BODY_LIMIT = 64 * 1024  # a webhook receiver's answer is only looked at fo
 _PARALLEL = 8
 _BODY_FRAMING = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 _SUFFIX = re.compile(r"^\.[a-z0-9]{1,5}$")
-_BROADCAST = ipaddress.IPv4Address("255.255.255.255")
-_METADATA = frozenset(
-    ipaddress.ip_address(a) for a in ("169.254.169.254", "169.254.170.2", "169.254.169.123", "fd00:ec2::254")
-)
-_SPECIAL_PURPOSE = (  # IANA special-purpose blocks (0/8, 192.0.0/24, TEST-NETs, benchmarking, discard, docs)
-    *("0.0.0.0/8", "192.0.0.0/24", "192.0.2.0/24", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24"),
-    *("100::/64", "2001::/23", "2001:db8::/32"),
-)
 _NOT_GLOBAL = "special-purpose address that is not globally routable"
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 _V4_TRANSLATED = ipaddress.IPv6Network("::ffff:0:0:0/96")
 _V4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-def _in(*networks: str) -> Callable[[IPAddress], bool]:
-    nets = tuple(ipaddress.ip_network(n) for n in networks)
-    return lambda ip: any(ip in net for net in nets)
+def _blocks(*blocks: str) -> tuple[Network, ...]:
+    return tuple(map(ipaddress.ip_network, blocks))  # pragma: no mutate (it only runs at import)
 
 
-def _flag(name: str) -> Callable[[IPAddress], bool]:
-    return lambda ip: bool(getattr(ip, name, False))  # is_site_local exists on IPv6 only
-
-
-# First match names the reason; the final is_global check catches every other special-purpose block.
-_CHECKS: tuple[tuple[Callable[[IPAddress], bool], str], ...] = (
-    (lambda ip: ip in _METADATA, "cloud metadata service address"),
-    (_flag("is_unspecified"), "unspecified address"),
-    (_flag("is_loopback"), "loopback address"),
-    (_flag("is_link_local"), "link-local address"),
-    (_flag("is_multicast"), "multicast address"),
-    (_flag("is_site_local"), "site-local IPv6 address"),
-    (lambda ip: ip == _BROADCAST, "broadcast address"),
-    (_in("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"), "private address (RFC 1918)"),
-    (_in("100.64.0.0/10"), "carrier-grade NAT address (RFC 6598)"),
-    (_in("fc00::/7"), "unique-local IPv6 address (fc00::/7)"),
-    (_in("64:ff9b:1::/48"), "local-use NAT64 address (RFC 8215)"),
-    (_flag("is_reserved"), "reserved address"),
-    (_in(*_SPECIAL_PURPOSE), _NOT_GLOBAL),  # listed too: older Python patch releases misjudge some
-    (lambda ip: not ip.is_global, _NOT_GLOBAL),
+# First match names the reason: an `ipaddress` flag, or the blocks the address is in. An address that
+# matches none is refused unless `is_global` (every other special-purpose block). The checks are data,
+# read on each call, so a mutation test reaches them (a closure built at import would not be).
+_CHECKS: tuple[tuple[str | tuple[Network, ...], str], ...] = (
+    (_blocks("169.254.169.254", "169.254.170.2", "169.254.169.123", "fd00:ec2::254"),
+     "cloud metadata service address"),
+    ("is_unspecified", "unspecified address"),
+    ("is_loopback", "loopback address"),
+    ("is_link_local", "link-local address"),
+    ("is_multicast", "multicast address"),
+    ("is_site_local", "site-local IPv6 address"),
+    (_blocks("255.255.255.255"), "broadcast address"),
+    (_blocks("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"), "private address (RFC 1918)"),
+    (_blocks("100.64.0.0/10"), "carrier-grade NAT address (RFC 6598)"),
+    (_blocks("fc00::/7"), "unique-local IPv6 address (fc00::/7)"),
+    (_blocks("64:ff9b:1::/48"), "local-use NAT64 address (RFC 8215)"),
+    ("is_reserved", "reserved address"),
+    # IANA special-purpose blocks (0/8, 192.0.0/24, TEST-NETs, benchmarking, discard, documentation), listed
+    # although is_global covers them: older Python patch releases misjudge some.
+    (_blocks("0.0.0.0/8", "192.0.0.0/24", "192.0.2.0/24", "198.18.0.0/15", "198.51.100.0/24",
+             "203.0.113.0/24", "100::/64", "2001::/23", "2001:db8::/32"), _NOT_GLOBAL),
 )
 
 
@@ -111,7 +104,7 @@ class Fetched:
 def unsafe_reason(address: str | IPAddress) -> str | None:
     """Why connecting to this address could reach something internal; None when it is public."""
     try:
-        ip = ipaddress.ip_address(address) if isinstance(address, str) else address
+        ip = ipaddress.ip_address(address)  # an address object is taken as it is
     except ValueError:
         return f"not an IP address ({address!r})"
     if isinstance(ip, ipaddress.IPv6Address):
@@ -140,7 +133,10 @@ def _embedded_ipv4(ip: ipaddress.IPv6Address) -> str | None:
 
 
 def _class_reason(ip: IPAddress) -> str | None:
-    return next((reason for matches, reason in _CHECKS if matches(ip)), None)
+    for check, reason in _CHECKS:
+        if bool(getattr(ip, check, False)) if isinstance(check, str) else any(ip in block for block in check):
+            return reason  # getattr's default: is_site_local exists on IPv6 only
+    return None if ip.is_global else _NOT_GLOBAL
 
 
 # --- URL checks and pinned connections ---------------------------------------------------------
@@ -360,10 +356,8 @@ def _get(client: httpx.Client, url: str, resolver: Resolver, max_redirects: int)
         if response.status_code not in _REDIRECTS or not location:
             return response, current
         response.close()
-        try:
-            current = _parse(current.join(location))  # every hop is parsed and checked again
-        except httpx.InvalidURL as exc:
-            raise UnsafeURL(f"invalid redirect from {_shown(current)}: {exc}") from exc
+        # Every hop is parsed and checked again (httpx has already refused an unparsable Location).
+        current = _parse(current.join(location))
     raise FetchError(f"more than {max_redirects} redirects fetching {_shown(_parse(url))}")
 
 
@@ -454,13 +448,13 @@ def fetch_all(urls: list[str], dest_dir: Path, **kw: Any) -> list[Fetched]:
     if not urls:
         return []
     dest_dir.mkdir(parents=True, exist_ok=True)
-    dests = [dest_dir / f"{index:03d}{_suffix(url)}" for index, url in enumerate(urls)]
     # Leaving the with-block waits for downloads already running, so no thread writes after we return.
     with ThreadPoolExecutor(max_workers=min(len(urls), _PARALLEL)) as pool:
         # Each thread runs in a copy of this context, so the invocation's deadline applies there too.
         futures = [
-            pool.submit(contextvars.copy_context().run, partial(fetch_to_file, url, dest, **kw))
-            for url, dest in zip(urls, dests, strict=True)
+            pool.submit(contextvars.copy_context().run,
+                        partial(fetch_to_file, url, dest_dir / f"{index:03d}{_suffix(url)}", **kw))
+            for index, url in enumerate(urls)
         ]
         wait(futures, return_when=FIRST_EXCEPTION)
         for future in futures:
