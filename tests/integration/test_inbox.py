@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 from reelgate import aws
 from reelgate.jobs import JobStatus, JobStore
+from reelgate.storage import metadata_value
 from reelgate.toolkit import api
 from reelgate.toolkit.ingest import ingest, output_key, parse
 from reelgate.toolkit.keys import ApiKeys
@@ -74,6 +75,15 @@ def test_an_image_in_a_keys_inbox_starts_a_job_charged_to_that_key(cloud, toolki
     assert (job.input["endpoint"], job.input["source_key"]) == (
         "/v1/image/convert/video", f"inbox/{key.key_id}/image2video/trip/Beach Day.JPG")
     assert toolkit._sfn.started == [job_id] and credits(cloud, key) == 90
+
+
+def test_an_id_in_any_language_comes_through_the_objects_metadata_as_sent(cloud, toolkit, key) -> None:
+    """POST /v1/uploads sends text that is not plain ASCII as an RFC 2047 word (S3's own form for it)."""
+    record = put(cloud, f"inbox/{key.key_id}/image2video/été.png", "0a", id=metadata_value("été 日本"))
+
+    [job_id] = ingest(toolkit, aws.client("s3"), {"Records": [record]})
+
+    assert jobs(cloud).get(job_id).input["id"] == "été 日本"
 
 
 def test_two_images_with_the_same_stem_get_two_outputs(cloud, toolkit, key) -> None:

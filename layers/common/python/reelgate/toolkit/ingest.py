@@ -32,7 +32,7 @@ from reelgate.errors import Conflict, InsufficientCredits, NotFound, QueueFull
 from reelgate.jobs import Job, JobStatus
 from reelgate.links import OUTBOX
 from reelgate.observability import logger
-from reelgate.storage import INBOX, MOBILE_INBOX
+from reelgate.storage import INBOX, MOBILE_INBOX, metadata_text
 from reelgate.toolkit.ledger import TooManyJobs
 from reelgate.toolkit.schemas import (
     CONCATENATE_OP,
@@ -116,7 +116,7 @@ def _start(toolkit: Toolkit, s3: Any, bucket: str, obj: InboxObject, job_id: str
             except ValueError:
                 raise InvalidPayload(
                     f"Invalid request payload: {name} must be a number, got {metadata[name]!r}") from None
-    request |= {name: metadata[name] for name in _TEXTS if name in metadata}
+    request |= {name: metadata_text(metadata[name]) for name in _TEXTS if name in metadata}  # RFC 2047 read back
     request["image_url"] = f"https://{bucket}.s3.amazonaws.com/{obj.key}"  # validated like an HTTP request
     data = validate(IMAGE_TO_VIDEO, request)
     job = Job(job_id=job_id, kind=IMAGE_TO_VIDEO_OP.kind, owner=api_key.owner, cost=toolkit.price(IMAGE_TO_VIDEO_OP),
