@@ -25,13 +25,13 @@ def toolkit(jobs: Jobs, sleeps: list[float]) -> Toolkit:
                    settings=Settings(), sleep=sleeps.append)
 
 
-def test_the_wait_between_looks_grows_to_a_second() -> None:
+def test_the_wait_between_looks_grows_to_half_a_second() -> None:
     sleeps: list[float] = []
 
     job = toolkit(Jobs(finish_after=8), sleeps).wait("j", budget=60)
 
     assert job.status is JobStatus.SUCCEEDED
-    assert sleeps[0] == 0.2 and sleeps == sorted(sleeps) and max(sleeps) == 1.0
+    assert sleeps[0] == 0.1 and sleeps == sorted(sleeps) and max(sleeps) == 0.5
     assert len(sleeps) == 8
 
 
@@ -43,4 +43,4 @@ def test_a_job_that_does_not_finish_is_answered_as_it_is_within_the_budget(monke
     job = toolkit(Jobs(finish_after=10_000), sleeps).wait("j", budget=5)
 
     assert job.status is JobStatus.RUNNING and sum(sleeps) <= 5
-    assert len(sleeps) < 25 / 2  # a fixed 0.2 s would have read the job 25 times in 5 s
+    assert len(sleeps) < 50 / 3  # a fixed 0.1 s would have read the job 50 times in 5 s
