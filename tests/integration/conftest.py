@@ -125,3 +125,20 @@ def topview_control(topview_sim: Any) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=topview_sim.base_url) as client:
         client.post("/_sim/reset").raise_for_status()
         yield client
+
+
+@pytest.fixture
+def site() -> Iterator[Any]:
+    """A local HTTP server whose routes a fetch test sets (tests/integration/test_fetch.py's `Site`)."""
+    from tests.integration.test_fetch import Site
+
+    server = Site()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def allow(settings_env: pytest.MonkeyPatch, site: Any) -> pytest.MonkeyPatch:
+    """The safe fetcher may reach `site` (and nothing else local)."""
+    settings_env.setenv("REELGATE_URL_ALLOWLIST", f"127.0.0.1:{site.port}")
+    return settings_env

@@ -120,25 +120,12 @@ def delayed(seconds: float, then: Route) -> Route:
 
 
 @pytest.fixture
-def site() -> Iterator[Site]:
-    s = Site()
-    yield s
-    s.stop()
-
-
-@pytest.fixture
 def other_site() -> Iterator[Site]:
     """A second local server that is NOT allowlisted: nothing may ever reach it."""
     s = Site()
     s.routes["/"] = reply(b"internal secret", "text/plain")
     yield s
     s.stop()
-
-
-@pytest.fixture
-def allow(settings_env: pytest.MonkeyPatch, site: Site) -> pytest.MonkeyPatch:
-    settings_env.setenv("REELGATE_URL_ALLOWLIST", f"127.0.0.1:{site.port}")
-    return settings_env
 
 
 @dataclass

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 import socket
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -28,19 +27,6 @@ from tests.integration.test_fetch import (  # noqa: F401 (network is a fixture)
     redirect,
     reply,
 )
-
-
-@pytest.fixture
-def site() -> Iterator[Site]:
-    s = Site()
-    yield s
-    s.stop()
-
-
-@pytest.fixture
-def allow(settings_env: pytest.MonkeyPatch, site: Site) -> pytest.MonkeyPatch:
-    settings_env.setenv("REELGATE_URL_ALLOWLIST", f"127.0.0.1:{site.port}")
-    return settings_env
 
 
 def raw(status: int, *headers: tuple[str, str], body: bytes = b"") -> Any:

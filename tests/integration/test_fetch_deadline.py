@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import gzip
 import time
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
@@ -19,19 +18,6 @@ from tests.integration.test_fetch import PNG, Route, Site, reply
 
 SLACK = 1.0  # scheduling and teardown on a shared 2-core machine; the bounds are what is asserted
 HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: 4\r\n\r\n"
-
-
-@pytest.fixture
-def site() -> Iterator[Site]:
-    s = Site()
-    yield s
-    s.stop()
-
-
-@pytest.fixture
-def allow(settings_env: pytest.MonkeyPatch, site: Site) -> pytest.MonkeyPatch:
-    settings_env.setenv("REELGATE_URL_ALLOWLIST", f"127.0.0.1:{site.port}")
-    return settings_env
 
 
 def encoded(body: bytes, encoding: str) -> Route:
