@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from PIL import Image
 from reelgate import aws
 from reelgate.jobs import JobStatus, JobStore
@@ -129,6 +130,38 @@ def test_a_bad_manifest_is_one_failed_job(cloud, toolkit, key, name, body, reaso
     [job_id] = ingest(toolkit, aws.client("s3"), {"Records": [record]})
     job = jobs(cloud).get(job_id)
     assert job.status is JobStatus.FAILED and reason in job.error and credits(cloud, key) == 100
+
+
+def test_a_manifest_of_exactly_the_limit_is_read_as_a_manifest(cloud, toolkit, key) -> None:
+    body = json.dumps({"video_urls": [{"video_url": "https://a.example/1.mp4"},
+                                      {"video_url": "https://a.example/2.mp4"}]}).encode()
+    body += b" " * (256 * 1024 - len(body))  # JSON allows trailing whitespace
+    assert len(body) == 256 * 1024
+    record = put_manifest(cloud, f"inbox/{key.key_id}/concatenate/full.json", "0b", body)
+
+    [job_id] = ingest(toolkit, aws.client("s3"), {"Records": [record]})
+
+    assert jobs(cloud).get(job_id).status is JobStatus.QUEUED and credits(cloud, key) == 65
+
+
+def test_a_clip_the_function_may_not_read_is_refused_like_a_missing_one(cloud, toolkit, key) -> None:
+    """S3 answers a HEAD of an object the role may not read (or that does not exist, without ListBucket)
+    with a bare 403: the manifest then names no object of the key's."""
+    s3 = cloud.client("s3")  # a client of its own: the refusal below stays in this test
+    s3.put_object(Bucket=BUCKET, Key=f"inbox/{key.key_id}/clips/a.mp4", Body=b"video")
+
+    def forbidden(**_: Any) -> None:
+        raise ClientError({"Error": {"Code": "403", "Message": "Forbidden"}}, "HeadObject")
+
+    s3.meta.events.register("before-call.s3.HeadObject", forbidden)
+    manifest = json.dumps({"video_urls": [{"video_key": f"inbox/{key.key_id}/clips/a.mp4"},
+                                          {"video_url": "https://a.example/2.mp4"}]}).encode()
+    record = put_manifest(cloud, f"inbox/{key.key_id}/concatenate/forbidden.json", "0c", manifest)
+
+    [job_id] = ingest(toolkit, s3, {"Records": [record]})
+
+    job = jobs(cloud).get(job_id)
+    assert job.status is JobStatus.FAILED and "no object" in job.error and credits(cloud, key) == 100
 
 
 def test_a_manifest_may_name_objects_of_its_own_keys_inbox_and_outbox(cloud, toolkit, key) -> None:
