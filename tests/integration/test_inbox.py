@@ -267,6 +267,30 @@ def test_the_layout_of_inbox_and_outbox_keys() -> None:
     assert obj is not None and (obj.key_id, obj.kind, obj.relative) == ("k1", "image2video", "a/b.png")
     assert output_key(obj, "j") == "outbox/k1/a/b.png.j.mp4"
     assert parse("inbox/mobile/app/u/x.png") is None and parse("inbox/k1/image2video/") is None
+    assert parse("inbox//image2video/x.png") is None  # no key id
+    assert parse("outbox/k1/image2video/x.png") is None and parse("k1/image2video/x.png") is None  # not an inbox
+
+
+@pytest.mark.parametrize(("count", "error"), [(20, None), (21, "video_urls: at most 20 items are allowed")])
+def test_a_manifest_may_hold_as_many_clips_as_the_http_body(cloud, toolkit, key, count, error) -> None:
+    clips = [{"video_url": f"https://a.example/{index}.mp4"} for index in range(count)]
+    record = put_manifest(cloud, f"inbox/{key.key_id}/concatenate/n{count}.json", f"1{count}",
+                          json.dumps({"video_urls": clips}).encode())
+
+    [job_id] = ingest(toolkit, aws.client("s3"), {"Records": [record]})
+
+    job = jobs(cloud).get(job_id)
+    assert (job.status, job.error) == ((JobStatus.FAILED, error) if error else (JobStatus.QUEUED, None))
+
+
+def test_a_refused_clip_is_named_by_its_place_in_the_manifest(cloud, toolkit, key) -> None:
+    manifest = json.dumps({"video_urls": [{"video_url": "https://a.example/1.mp4"},
+                                          {"video_key": f"inbox/{key.key_id}/clips/none.mp4"}]}).encode()
+    record = put_manifest(cloud, f"inbox/{key.key_id}/concatenate/named.json", "0d", manifest)
+
+    [job_id] = ingest(toolkit, aws.client("s3"), {"Records": [record]})
+
+    assert jobs(cloud).get(job_id).error == f"video_urls[1].video_key: no object inbox/{key.key_id}/clips/none.mp4"
 
 
 def test_a_redelivered_event_maps_to_the_same_job_id(cloud, toolkit, key) -> None:
